@@ -1,0 +1,212 @@
+"""The views behind the foundation checks. Each returns what it observed, never a verdict."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+from flask import (
+    Flask,
+    Response,
+    copy_current_request_context,
+    current_app,
+    g,
+    request,
+    session,
+    stream_with_context,
+)
+
+from apps.gate import GateRegistry
+from apps.observe import observe
+from apps.stores import MarkerStore
+from matrix.models.base import Worker, Workers
+
+JOIN_TIMEOUT = 20.0
+"""Bound on waiting for a worker; below the checks' own timeout so a hang is reported here."""
+GATE_TIMEOUT = 2.0
+"""Bound on a rendezvous; a server that cannot overlap participants pays it once per wave."""
+
+MARKER: ContextVar[str] = ContextVar("matrix_marker")
+"""A user ContextVar, set per request like the users' own (request ids, tenants, DB sessions)."""
+
+
+class TeardownProbeError(Exception):
+    """Raised on purpose by the teardown view."""
+
+
+class Mailbox:
+    """Workers parked by token until the client says it has the response, then joined."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parked: dict[str, tuple[Worker, Any]] = {}
+
+    def park(self, token: str, worker: Worker, response_received: Any) -> None:
+        with self._lock:
+            self._parked[token] = (worker, response_received)
+
+    def collect(self, token: str) -> Any:
+        with self._lock:
+            worker, response_received = self._parked.pop(token)
+        response_received.set()
+        return worker.join(JOIN_TIMEOUT)
+
+
+def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:  # noqa: C901
+    gates = GateRegistry(workers)
+    mailbox = Mailbox()
+    teardown_lock = threading.Lock()
+    teardown_log: dict[str, list[str]] = {}
+
+    def yield_a_few(times: int = 5) -> None:
+        for _ in range(times):
+            workers.sleep(0.001)
+
+    @app.get("/ready")
+    def ready() -> Any:
+        return {"ok": True, "worker_kind": workers.kind}
+
+    @app.get("/isolation")
+    def isolation() -> Any:
+        marker = request.args["marker"]
+        store.put(marker)
+        session["marker"] = marker
+        MARKER.set(marker)
+        gate = gates.get(request.args["wave"], int(request.args["size"]), GATE_TIMEOUT)
+        gate.enter()
+        try:
+            yield_a_few()
+            echo = {
+                "query": request.args["marker"],
+                "g": store.get(),
+                "session": session.get("marker"),
+                "contextvar": MARKER.get(None),
+            }
+            yield_a_few()
+        finally:
+            gate.leave()
+        return {"echo": echo, "in_flight": gate.max_inside, "gate_broken": gate.broken}
+
+    @app.get("/bare-worker")
+    def bare_worker() -> Any:
+        def work() -> Any:
+            return {
+                "current_app": observe(lambda: current_app.name),
+                "request": observe(lambda: request.args["marker"]),
+            }
+
+        return {"observed": workers.spawn(work).join(JOIN_TIMEOUT), "worker": workers.kind}
+
+    @app.get("/app-context-worker")
+    def app_context_worker() -> Any:
+        flask_app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+        def work() -> Any:
+            def read() -> str:
+                with flask_app.app_context():
+                    return str(current_app.name)
+
+            return {"current_app": observe(read)}
+
+        return {"observed": workers.spawn(work).join(JOIN_TIMEOUT), "worker": workers.kind}
+
+    @app.post("/copy-context")
+    def copy_context() -> Any:
+        """Spawn a ``copy_current_request_context`` worker; ``late`` parks it past the response."""
+        late = request.args["timing"] == "late"
+        session["s"] = request.args["marker"]
+        response_received = workers.event()
+
+        @copy_current_request_context
+        def work() -> Any:
+            if late:
+                response_received.wait(JOIN_TIMEOUT)
+            return {
+                "args": observe(lambda: request.args["marker"]),
+                "form": observe(lambda: request.form["field"]),
+                "session": observe(lambda: session["s"]),
+            }
+
+        worker = workers.spawn(work)
+        if late:
+            mailbox.park(request.args["token"], worker, response_received)
+            return {"parked": True}
+        return {"observed": worker.join(JOIN_TIMEOUT)}
+
+    @app.get("/copy-context/result")
+    def copy_context_result() -> Any:
+        return {"observed": mailbox.collect(request.args["token"])}
+
+    @app.get("/test-request-context")
+    def test_request_context() -> Any:
+        count = int(request.args["workers"])
+        flask_app = current_app._get_current_object()  # type: ignore[attr-defined]
+        gate = gates.get(request.args["wave"], count, GATE_TIMEOUT)
+
+        def push_and_read(i: int) -> Callable[[], Any]:
+            def work() -> Any:
+                with flask_app.test_request_context(f"/?i={i}"):
+                    gate.enter()
+                    try:
+                        yield_a_few()
+                        return observe(lambda: request.args["i"])
+                    finally:
+                        gate.leave()
+
+            return work
+
+        spawned = [workers.spawn(push_and_read(i)) for i in range(count)]
+        seen = [worker.join(JOIN_TIMEOUT) for worker in spawned]
+        wrong = {str(i): s for i, s in enumerate(seen) if s != {"value": str(i)}}
+        return {"wrong": wrong, "in_flight": gate.max_inside, "gate_broken": gate.broken}
+
+    @app.get("/stream")
+    def stream() -> Any:
+        """Three NDJSON chunks, each what the generator saw of ``request.args`` at that point."""
+
+        def generate() -> Iterator[str]:
+            for _ in range(3):
+                yield_a_few(2)
+                yield json.dumps(observe(lambda: request.args["marker"])) + "\n"
+
+        chunks: Iterator[str] = generate()
+        if request.args["with_context"] == "1":
+            chunks = stream_with_context(chunks)
+        return Response(chunks, mimetype="application/x-ndjson")
+
+    @app.get("/async-view")
+    async def async_view() -> Any:
+        for _ in range(3):
+            await asyncio.sleep(0.001)
+        return {"marker": observe(lambda: request.args["marker"])}
+
+    @app.get("/teardown")
+    def teardown() -> Any:
+        g.teardown_token = request.args["token"]
+        if request.args.get("raise") == "1":
+            raise TeardownProbeError("the view raised on purpose")
+        return {"ok": True}
+
+    def log_teardown(name: str) -> None:
+        token = g.get("teardown_token")
+        if token is not None:
+            with teardown_lock:
+                teardown_log.setdefault(token, []).append(name)
+
+    @app.teardown_request
+    def on_teardown_request(exc: BaseException | None) -> None:
+        log_teardown("teardown_request")
+
+    @app.teardown_appcontext
+    def on_teardown_appcontext(exc: BaseException | None) -> None:
+        log_teardown("teardown_appcontext")
+
+    @app.get("/teardown/log")
+    def teardown_calls() -> Any:
+        tokens = request.args["tokens"].split(",")
+        with teardown_lock:
+            return {token: teardown_log.pop(token, []) for token in tokens}
