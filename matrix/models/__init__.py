@@ -7,14 +7,25 @@ installed (and ``gevent`` or ``eventlet`` must never be imported in the process 
 from __future__ import annotations
 
 import importlib
+from typing import NamedTuple
 
 from matrix.models.base import Model
 
-MODELS: dict[str, str] = {
-    "threads": "matrix.models.threads",
-    "gevent": "matrix.models.gevent",
-    "eventlet": "matrix.models.eventlet",
-    "asgi": "matrix.models.asgi",
+
+class ModelInfo(NamedTuple):
+    """What the driver may know of a model without importing its runtime."""
+
+    module: str
+    server: str
+    runtime: str
+    """The distribution whose version the column depends on, beside Flask and Werkzeug."""
+
+
+MODELS: dict[str, ModelInfo] = {
+    "threads": ModelInfo("matrix.models.threads", "werkzeug threaded", "werkzeug"),
+    "gevent": ModelInfo("matrix.models.gevent", "gevent.pywsgi", "gevent"),
+    "eventlet": ModelInfo("matrix.models.eventlet", "eventlet.wsgi", "eventlet"),
+    "asgi": ModelInfo("matrix.models.asgi", "hypercorn + WsgiToAsgi", "hypercorn"),
 }
 """Every model the matrix knows, in table column order."""
 
@@ -39,7 +50,7 @@ def check_model_name(name: str) -> str:
 
 def load_model(name: str) -> Model:
     """Import the model's module and return its ``MODEL``; may import the runtime library."""
-    module_name = MODELS[check_model_name(name)]
+    module_name = MODELS[check_model_name(name)].module
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

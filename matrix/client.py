@@ -1,0 +1,84 @@
+"""The checks' HTTP client: every call bounded by the check's deadline, fan-out in threads.
+
+Runs in the unpatched driver process. A call that would pass the deadline raises
+``CheckTimeout``, which the plugin records as a ``timeout`` cell (and restarts the server).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class CheckTimeout(Exception):
+    """The check did not finish within its bound."""
+
+
+class LiveClient:
+    def __init__(self, base_url: str, timeout: float) -> None:
+        self.base_url = base_url
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+
+    def _remaining(self) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise CheckTimeout(f"check exceeded its {self.timeout:g} s bound")
+        return remaining
+
+    def request(self, path: str, params: Mapping[str, Any] | None = None,
+                form: Mapping[str, str] | None = None) -> tuple[int, bytes]:
+        """GET (or POST ``form``) and return status and body; HTTP errors are returned too."""
+        url = self.base_url + path
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        try:
+            with urllib.request.urlopen(url, data=data, timeout=self._remaining()) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+        except TimeoutError as exc:
+            raise CheckTimeout(f"{path}: no answer within the check's {self.timeout:g} s bound") from exc
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                raise CheckTimeout(f"{path}: no answer within {self.timeout:g} s") from exc
+            raise
+
+    def json(self, path: str, params: Mapping[str, Any] | None = None,
+             form: Mapping[str, str] | None = None) -> Any:
+        status, body = self.request(path, params, form)
+        try:
+            return json.loads(body)
+        except json.JSONDecodeError:
+            raise AssertionError(f"{path} answered {status} with non-JSON {body[:200]!r}") from None
+
+    def json_lines(self, path: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+        _, body = self.request(path, params)
+        return [json.loads(line) for line in body.decode().splitlines() if line.strip()]
+
+    def concurrently(self, call: Callable[[T], R], inputs: Iterable[T]) -> list[R]:
+        """Run ``call`` on every input at once (one client thread each), results in input order."""
+        items = list(inputs)
+        pool = ThreadPoolExecutor(max_workers=max(1, len(items)))
+        try:
+            futures = [pool.submit(call, item) for item in items]
+            done, pending = wait(futures, timeout=self._remaining(), return_when=FIRST_EXCEPTION)
+            for future in done:
+                error = future.exception()
+                if error is not None:
+                    raise error
+            if pending:
+                raise CheckTimeout(f"{len(pending)} of {len(items)} requests still pending")
+            return [f.result() for f in futures]
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,230 @@
+"""The pytest side: options, the live server, the verdict fixture, outcome records.
+
+Registered through the ``pytest11`` entry point, so it is loaded by every pytest run in an
+environment where the package is installed; it stays inert until a test asks for a live fixture.
+The driving pytest process is never patched: the server runs in its own process
+(``matrix.server``), and checks talk to it over a socket.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from matrix.catalog import CHECKS
+from matrix.client import CheckTimeout, LiveClient
+from matrix.expectations import DEFAULT_PATH, Expectations, ExpectationsError, load_expectations
+from matrix.models import MODELS, UnknownModel, check_model_name
+from matrix.records import CheckResult, Record, installed_versions, write_record
+from matrix.server import LiveServer, ServerStartError, serve_in_subprocess
+from matrix.verdict import DocumentedDeviation, Verdict
+
+LIVE_FIXTURES = {"live", "verdict", "live_server", "flask_model"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("flask-context-matrix", "Flask's context machinery under a live model")
+    group.addoption("--flask-model", metavar="NAME",
+                    help=f"serve the app under this concurrency model: {', '.join(MODELS)}")
+    group.addoption("--flask-app", metavar="MODULE:FACTORY", default="apps:create_app",
+                    help="app factory taking the model's workers (default: %(default)s)")
+    group.addoption("--flask-record", metavar="PATH", type=Path,
+                    help="write this environment's outcomes to PATH (JSON, atomically)")
+    group.addoption("--flask-environment", metavar="NAME",
+                    help="environment name in the record (default: the model name)")
+    group.addoption("--flask-logs", metavar="DIR", type=Path, default=Path(".matrix/logs"),
+                    help="folder for server logs (default: %(default)s)")
+    group.addoption("--flask-check-timeout", metavar="SECONDS", type=float, default=30.0,
+                    help="bound on one check; past it the cell is 'timeout' (default: %(default)s)")
+    group.addoption("--flask-expectations", metavar="PATH", type=Path, default=DEFAULT_PATH,
+                    help="documented deviations file (default: the packaged one)")
+
+
+class MatrixSession:
+    """Per-session state: the model, its server (started lazily, restarted after a timeout)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.model: str = config.getoption("flask_model")
+        self.app: str = config.getoption("flask_app")
+        self.timeout: float = config.getoption("flask_check_timeout")
+        self.record_path: Path | None = config.getoption("flask_record")
+        self.logs: Path = config.getoption("flask_logs")
+        self.expectations: Expectations = load_expectations(config.getoption("flask_expectations"))
+        self.versions = installed_versions()
+        environment = config.getoption("flask_environment") or self.model
+        self.record = Record(environment, self.model, MODELS[self.model].server, self.versions)
+        self.server: LiveServer | None = None
+        self.poisoned = False
+
+    @property
+    def cell_id(self) -> str:
+        flask = self.versions.get("flask") or "?"
+        return f"flask{'.'.join(flask.split('.')[:2])}-{self.model}"
+
+    def live_server(self) -> LiveServer:
+        if self.server is not None and (self.poisoned or not self.server.alive()):
+            self.server.stop()
+            self.server = None
+        if self.server is None:
+            log = self.logs / f"{self.record.environment}.log"
+            self.server = serve_in_subprocess(self.model, self.app, log)
+            self.poisoned = False
+        return self.server
+
+    def save(self, complete: bool = False) -> None:
+        self.record.complete = complete
+        if self.record_path is not None:
+            write_record(self.record_path, self.record)
+
+
+_SESSION = pytest.StashKey[MatrixSession]()
+_DEVIATION = pytest.StashKey[Any]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    model = config.getoption("flask_model")
+    if model is None:
+        return
+    try:
+        check_model_name(model)
+        config.stash[_SESSION] = MatrixSession(config)
+    except (UnknownModel, ExpectationsError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _session(config: pytest.Config) -> MatrixSession | None:
+    return config.stash.get(_SESSION, None)
+
+
+def check_id(item: pytest.Item) -> str | None:
+    """``test_<id>`` for check items (those using a live fixture), else None."""
+    names = set(getattr(item, "fixturenames", ()))
+    if not names & LIVE_FIXTURES:
+        return None
+    name = getattr(item, "originalname", item.name)
+    return name.removeprefix("test_")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    state = _session(metafunc.config)
+    if "flask_model" in metafunc.fixturenames and state is not None:
+        metafunc.parametrize("flask_model", [state.model], ids=[state.cell_id], scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = _session(config)
+    for item in items:
+        check = check_id(item)
+        if check is None:
+            continue
+        if state is None:
+            raise pytest.UsageError(
+                f"{item.nodeid} runs against a live server: pass --flask-model=NAME "
+                f"({', '.join(MODELS)})"
+            )
+        if check not in CHECKS:
+            raise pytest.UsageError(f"{item.nodeid}: check {check!r} is not in matrix/catalog.py")
+        deviation = state.expectations.lookup(check, state.model, state.versions)
+        item.stash[_DEVIATION] = deviation
+        if deviation is not None:
+            item.add_marker(pytest.mark.xfail(reason=deviation.reason, strict=True,
+                                              raises=DocumentedDeviation))
+
+
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest, flask_model: str) -> Any:
+    """The app served under ``--flask-model`` in its own process, for the whole session."""
+    state = _session(request.config)
+    if state is None:
+        pytest.fail("live_server needs --flask-model")
+    try:
+        state.live_server()
+    except ServerStartError as exc:
+        pytest.exit(str(exc), returncode=3)
+    yield state
+    if state.server is not None:
+        state.server.stop()
+
+
+@pytest.fixture
+def live(live_server: MatrixSession) -> LiveClient:
+    """A client for the live server whose every call is bounded by the check's timeout."""
+    try:
+        server = live_server.live_server()
+    except ServerStartError as exc:
+        pytest.exit(str(exc), returncode=3)
+    return LiveClient(server.base_url, live_server.timeout)
+
+
+@pytest.fixture
+def verdict(request: pytest.FixtureRequest) -> Verdict:
+    """Judges the check's observation against its ideal and this cell's documented deviation."""
+    item = request.node
+    verdict = Verdict(check_id(item) or item.name, item.stash.get(_DEVIATION, None))
+    item.stash[_VERDICT] = verdict
+    return verdict
+
+
+_VERDICT = pytest.StashKey[Verdict]()
+
+
+def _outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
+    if report.when != "call":
+        return "skipped" if report.skipped else "error"
+    if report.passed:
+        return "pass"
+    if report.skipped:
+        return "expected-fail" if hasattr(report, "wasxfail") else "skipped"
+    if call.excinfo is None:
+        return "unexpected-pass"
+    if call.excinfo.errisinstance(CheckTimeout):
+        return "timeout"
+    if call.excinfo.errisinstance(AssertionError):
+        return "fail"
+    return "error"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    result = yield
+    report: pytest.TestReport = result.get_result()
+    state = _session(item.config)
+    check = check_id(item)
+    if state is None or check is None:
+        return
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        outcome = _outcome(report, call)
+        verdict = item.stash.get(_VERDICT, None)
+        detail: dict[str, Any] = dict(verdict.detail) if verdict else {}
+        if call.excinfo is not None and outcome != "expected-fail":
+            detail["message"] = call.excinfo.exconly().splitlines()[0][:500]
+        if outcome == "unexpected-pass":
+            detail["message"] = "the documented deviation did not occur: the ideal holds"
+        deviation = item.stash.get(_DEVIATION, None)
+        state.record.checks.append(CheckResult(
+            check=check, title=CHECKS[check], outcome=outcome, duration=round(report.duration, 3),
+            detail=detail, deviation=deviation.as_dict() if deviation else None,
+        ))
+        if outcome == "timeout":
+            state.poisoned = True  # a hung server could hang every later check: start afresh
+        state.save()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = _session(session.config)
+    if state is None:
+        return
+    interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
+    state.save(complete=not interrupted and not session.shouldstop)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = _session(config)
+    if state is None:
+        return []
+    versions = ", ".join(f"{k} {v}" for k, v in state.versions.items() if v)
+    return [f"flask-context-matrix: model {state.model} ({MODELS[state.model].server}); {versions}"]
+
+

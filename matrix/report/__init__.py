@@ -1,0 +1,1 @@
+"""Pure renderers: records in, text out (terminal, Markdown, JSON)."""
