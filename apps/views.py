@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -178,11 +179,43 @@ def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:  #
             chunks = stream_with_context(chunks)
         return Response(chunks, mimetype="application/x-ndjson")
 
+    held: dict[str, tuple[Any, Any]] = {}
+    held_lock = threading.Lock()
+
+    def hold_events(token: str) -> tuple[Any, Any]:
+        with held_lock:
+            if token not in held:
+                held[token] = (workers.event(), workers.event())
+            return held[token]
+
     @app.get("/async-view")
     async def async_view() -> Any:
+        """Await asyncio.sleep, then report request.args; with ``hold``, stay inside the event
+        loop (awaiting, bounded) until the client releases it, so others overlap it for sure."""
+        token = request.args.get("hold")
+        released = True
+        if token is not None:
+            entered, release = hold_events(token)
+            entered.set()
+            deadline = time.monotonic() + GATE_TIMEOUT
+            while not release.is_set() and time.monotonic() < deadline:
+                await asyncio.sleep(0.002)
+            released = release.is_set()
         for _ in range(3):
             await asyncio.sleep(0.001)
-        return {"marker": observe(lambda: request.args["marker"])}
+        return {"marker": observe(lambda: request.args["marker"]), "released": released}
+
+    @app.get("/async-view/entered")
+    def async_view_entered() -> Any:
+        entered, _ = hold_events(request.args["hold"])
+        return {"entered": entered.wait(JOIN_TIMEOUT)}
+
+    @app.get("/async-view/release")
+    def async_view_release() -> Any:
+        with held_lock:
+            _, release = held.pop(request.args["hold"])
+        release.set()
+        return {"released": True}
 
     @app.get("/teardown")
     def teardown() -> Any:

@@ -1,0 +1,39 @@
+"""compatibility.json: the machine-readable source of truth behind COMPATIBILITY.md."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from matrix.records import SCHEMA as RECORD_SCHEMA
+from matrix.report.table import Table
+
+SCHEMA = "flask-context-matrix/compatibility/1"
+
+
+def table_to_json(table: Table) -> dict[str, Any]:
+    return {
+        "schema": SCHEMA,
+        "record_schema": RECORD_SCHEMA,
+        "columns": [
+            {"environment": c.environment, "model": c.model, "server": c.server,
+             "versions": dict(c.versions), "complete": c.complete}
+            for c in table.columns
+        ],
+        "rows": [{"check": check, "title": title} for check, title in table.rows],
+        "cells": [
+            {"check": check, "environment": c.environment, "outcome": cell.outcome,
+             "notes": list(cell.notes), "detail": dict(cell.detail)}
+            for check, _ in table.rows
+            for c in table.columns
+            for cell in [table.cell(check, c.environment)]
+        ],
+        "footnotes": [
+            {"number": f.number, "kind": f.kind, "text": f.text, "cite": list(f.cite)}
+            for f in table.footnotes
+        ],
+    }
+
+
+def render_json(table: Table) -> str:
+    return json.dumps(table_to_json(table), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,157 @@
+"""The compatibility table as data: columns (environments), rows (checks), cells, footnotes.
+
+Built from records alone, so every renderer (terminal, Markdown, JSON) shows the same cells and
+the same numbered notes. Pure: no files, no processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from matrix.catalog import CHECKS
+from matrix.models import MODELS
+from matrix.records import Record
+
+SYMBOLS: dict[str, str] = {
+    "pass": "✓",
+    "expected-fail": "✗",
+    "fail": "FAIL",
+    "unexpected-pass": "XPASS",
+    "timeout": "TIMEOUT",
+    "error": "ERROR",
+    "skipped": "–",
+    "not-run": "·",
+}
+LEGEND: dict[str, str] = {
+    "pass": "the ideal behaviour holds",
+    "expected-fail": "documented deviation: the ideal does not hold; the note says what happens "
+    "instead, why, and the upstream source",
+    "fail": "unexpected failure: neither the ideal nor a documented deviation (a red cell)",
+    "unexpected-pass": "a documented deviation did not occur: the ideal holds now (update the "
+    "expectations)",
+    "timeout": "the check did not finish within its bound; the server was restarted",
+    "error": "the check itself crashed or the server failed",
+    "skipped": "skipped",
+    "not-run": "no record for this cell",
+}
+RED = frozenset({"fail", "unexpected-pass", "timeout", "error"})
+VERSION_KEYS = ("python", "flask", "werkzeug")
+
+
+@dataclass(frozen=True)
+class Column:
+    environment: str
+    model: str
+    server: str
+    versions: Mapping[str, str | None]
+    complete: bool
+
+    @property
+    def runtime_versions(self) -> dict[str, str | None]:
+        """Python, Flask, Werkzeug and the model's own runtime library (if not Werkzeug)."""
+        keys = list(VERSION_KEYS)
+        info = MODELS.get(self.model)
+        if self.model == "asgi":
+            keys += ["hypercorn", "asgiref"]
+        elif info is not None and info.runtime not in keys:
+            keys += [info.runtime, "greenlet"]
+        return {k: self.versions.get(k) for k in keys}
+
+
+@dataclass(frozen=True)
+class Footnote:
+    number: int
+    kind: str
+    """``documented``, ``no-overlap`` or the red outcome it explains."""
+    text: str
+    cite: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cell:
+    outcome: str
+    notes: tuple[int, ...] = ()
+    duration: float | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        marks = "".join(f"[{n}]" for n in self.notes)
+        return f"{SYMBOLS[self.outcome]}{' ' + marks if marks else ''}"
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: tuple[Column, ...]
+    rows: tuple[tuple[str, str], ...]
+    """(check id, title) in catalog order."""
+    cells: Mapping[tuple[str, str], Cell]
+    """(check id, environment) -> cell."""
+    footnotes: tuple[Footnote, ...]
+
+    def cell(self, check: str, environment: str) -> Cell:
+        return self.cells.get((check, environment), Cell("not-run"))
+
+    @property
+    def red(self) -> list[tuple[str, str]]:
+        return [key for key, cell in self.cells.items() if cell.outcome in RED]
+
+
+def describe(observed: Mapping[str, Any]) -> str:
+    """One line for an observation: ``request raises RuntimeError: ...; held = 'x'``."""
+    parts = []
+    for key, value in observed.items():
+        parts.append(f"{key} {_describe_value(value)}")
+    return "; ".join(parts)
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"raises", "message"}:
+        return f"raises {value['raises']}: {value['message']}"
+    if isinstance(value, dict) and set(value) == {"value"}:
+        return f"= {value['value']!r}"
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        inner = sorted({_describe_value(v) for v in value})
+        return ("each " if len(inner) == 1 else "") + " | ".join(inner)
+    return f"= {value!r}"
+
+
+def _column_order(record: Record) -> tuple[int, str]:
+    order = list(MODELS)
+    return (order.index(record.model) if record.model in order else len(order), record.environment)
+
+
+def build_table(records: Sequence[Record]) -> Table:
+    records = sorted(records, key=_column_order)
+    columns = tuple(Column(r.environment, r.model, r.server, r.versions, r.complete) for r in records)
+    seen_checks = {c.check: c.title for r in records for c in r.checks}
+    rows = [(check, title) for check, title in CHECKS.items() if check in seen_checks]
+    rows += [(c, t) for c, t in seen_checks.items() if c not in CHECKS]
+    notes: dict[tuple[str, str, tuple[str, ...]], int] = {}
+
+    def note(kind: str, text: str, cite: tuple[str, ...] = ()) -> int:
+        return notes.setdefault((kind, text, cite), len(notes) + 1)
+
+    cells: dict[tuple[str, str], Cell] = {}
+    for record in records:
+        for result in record.checks:
+            numbers: list[int] = []
+            if result.outcome == "expected-fail" and result.deviation:
+                observed = describe(result.deviation.get("observed", {}))
+                numbers.append(note("documented", f"{observed}. {result.deviation['reason']}",
+                                    tuple(result.deviation.get("cite", ()))))
+            elif result.outcome in RED:
+                message = result.detail.get("message") or result.outcome
+                numbers.append(note(result.outcome, f"{result.check} under {record.environment}: "
+                                                    f"{message}"))
+            if result.outcome == "pass" and result.detail.get("overlap") is False:
+                numbers.append(note("no-overlap", "passed without overlap: the server never ran "
+                                    "two of these requests at once (it serialises them), so this "
+                                    "pass says nothing about isolation under concurrency"))
+            cells[(result.check, record.environment)] = Cell(
+                result.outcome, tuple(numbers), result.duration, result.detail
+            )
+    footnotes = tuple(Footnote(n, kind, text, cite) for (kind, text, cite), n in notes.items())
+    return Table(columns, tuple(rows), cells, footnotes)
