@@ -27,6 +27,7 @@ DEFAULT_PATH = Path(__file__).with_name("expectations.toml")
 VERSIONED = ("flask", "werkzeug", "greenlet", "gevent", "eventlet", "asgiref", "hypercorn")
 """Distributions a row may be keyed on, beside the model."""
 _KEYS = {"check", "models", "observed", "reason", "cite", *VERSIONED}
+_NOTE_KEYS = {"check", "models", "text", "cite", *VERSIONED}
 
 
 class ExpectationsError(ValueError):
@@ -34,15 +35,13 @@ class ExpectationsError(ValueError):
 
 
 @dataclass(frozen=True)
-class Deviation:
-    """What a check observes instead of its ideal, where, and why."""
+class Scoped:
+    """A row's scope: one check, some models, optional version ranges."""
 
     check: str
     models: tuple[str, ...]
-    observed: Mapping[str, Any]
-    reason: str
     cite: tuple[str, ...]
-    ranges: Mapping[str, SpecifierSet] = field(default_factory=dict)
+    ranges: Mapping[str, SpecifierSet]
 
     def applies(self, check: str, model: str, versions: Mapping[str, str | None]) -> bool:
         if check != self.check or model not in self.models:
@@ -58,6 +57,14 @@ class Deviation:
                 return False
         return True
 
+
+@dataclass(frozen=True)
+class Deviation(Scoped):
+    """What a check observes instead of its ideal, where, and why."""
+
+    observed: Mapping[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "observed": dict(self.observed),
@@ -67,14 +74,23 @@ class Deviation:
         }
 
 
-def _row(path: Path, index: int, raw: Any) -> Deviation:
-    where = f"{path}: deviation #{index + 1}"
+@dataclass(frozen=True)
+class Note(Scoped):
+    """An explanation attached to a cell without changing its verdict."""
+
+    text: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "cite": list(self.cite)}
+
+
+def _scope(where: str, raw: Any, keys: set[str], required: tuple[str, ...]) -> Scoped:
     if not isinstance(raw, dict):
         raise ExpectationsError(f"{where} is not a table")
-    unknown = set(raw) - _KEYS
+    unknown = set(raw) - keys
     if unknown:
-        raise ExpectationsError(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(_KEYS)}")
-    for key in ("check", "models", "observed", "reason", "cite"):
+        raise ExpectationsError(f"{where} has unknown keys {sorted(unknown)}; allowed: {sorted(keys)}")
+    for key in required:
         if key not in raw:
             raise ExpectationsError(f"{where} lacks {key!r}")
     check = raw["check"]
@@ -83,12 +99,7 @@ def _row(path: Path, index: int, raw: Any) -> Deviation:
     models = raw["models"]
     if not isinstance(models, list) or not models or not all(m in MODELS for m in models):
         raise ExpectationsError(f"{where} ({check}): models must be a list of {', '.join(MODELS)}")
-    observed = raw["observed"]
-    if not isinstance(observed, dict) or not observed:
-        raise ExpectationsError(f"{where} ({check}): observed must be a non-empty table")
-    reason, cite = raw["reason"], raw["cite"]
-    if not isinstance(reason, str) or not reason.strip():
-        raise ExpectationsError(f"{where} ({check}): reason must be a non-empty string")
+    cite = raw["cite"]
     if not isinstance(cite, list) or not cite or not all(isinstance(c, str) and c for c in cite):
         raise ExpectationsError(f"{where} ({check}): cite must be a non-empty list of sources")
     ranges: dict[str, SpecifierSet] = {}
@@ -100,12 +111,36 @@ def _row(path: Path, index: int, raw: Any) -> Deviation:
                 raise ExpectationsError(
                     f"{where} ({check}): {dist} = {raw[dist]!r} is not a version range"
                 ) from None
-    return Deviation(check, tuple(models), observed, reason.strip(), tuple(cite), ranges)
+    return Scoped(check, tuple(models), tuple(cite), ranges)
+
+
+def _text(where: str, raw: dict[str, Any], key: str) -> str:
+    value = raw[key]
+    if not isinstance(value, str) or not value.strip():
+        raise ExpectationsError(f"{where} ({raw['check']}): {key} must be a non-empty string")
+    return " ".join(value.split())
+
+
+def _deviation(path: Path, index: int, raw: Any) -> Deviation:
+    where = f"{path}: deviation #{index + 1}"
+    scope = _scope(where, raw, _KEYS, ("check", "models", "observed", "reason", "cite"))
+    observed = raw["observed"]
+    if not isinstance(observed, dict) or not observed:
+        raise ExpectationsError(f"{where} ({scope.check}): observed must be a non-empty table")
+    return Deviation(scope.check, scope.models, scope.cite, scope.ranges, observed,
+                     _text(where, raw, "reason"))
+
+
+def _note(path: Path, index: int, raw: Any) -> Note:
+    where = f"{path}: note #{index + 1}"
+    scope = _scope(where, raw, _NOTE_KEYS, ("check", "models", "text", "cite"))
+    return Note(scope.check, scope.models, scope.cite, scope.ranges, _text(where, raw, "text"))
 
 
 @dataclass(frozen=True)
 class Expectations:
     deviations: tuple[Deviation, ...]
+    notes: tuple[Note, ...] = ()
 
     def lookup(self, check: str, model: str, versions: Mapping[str, str | None]) -> Deviation | None:
         """The one row that applies to this cell, or None; two rows applying is an error."""
@@ -113,6 +148,9 @@ class Expectations:
         if len(found) > 1:
             raise ExpectationsError(f"{len(found)} deviations apply to {check} under {model}")
         return found[0] if found else None
+
+    def notes_for(self, check: str, model: str, versions: Mapping[str, str | None]) -> list[Note]:
+        return [n for n in self.notes if n.applies(check, model, versions)]
 
 
 def load_expectations(path: Path = DEFAULT_PATH) -> Expectations:
@@ -123,10 +161,13 @@ def load_expectations(path: Path = DEFAULT_PATH) -> Expectations:
         raise ExpectationsError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ExpectationsError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(data) - {"deviation"}
+    unknown = set(data) - {"deviation", "note"}
     if unknown:
         raise ExpectationsError(f"{path}: unknown top-level keys {sorted(unknown)}")
-    rows = data.get("deviation", [])
-    if not isinstance(rows, list):
-        raise ExpectationsError(f"{path}: 'deviation' must be an array of tables ([[deviation]])")
-    return Expectations(tuple(_row(path, i, raw) for i, raw in enumerate(rows)))
+    for key in ("deviation", "note"):
+        if not isinstance(data.get(key, []), list):
+            raise ExpectationsError(f"{path}: '{key}' must be an array of tables ([[{key}]])")
+    return Expectations(
+        tuple(_deviation(path, i, raw) for i, raw in enumerate(data.get("deviation", []))),
+        tuple(_note(path, i, raw) for i, raw in enumerate(data.get("note", []))),
+    )

@@ -206,6 +206,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         state.record.checks.append(CheckResult(
             check=check, title=CHECKS[check], outcome=outcome, duration=round(report.duration, 3),
             detail=detail, deviation=deviation.as_dict() if deviation else None,
+            notes=[n.as_dict() for n in state.expectations.notes_for(check, state.model,
+                                                                     state.versions)],
         ))
         if outcome == "timeout":
             state.poisoned = True  # a hung server could hang every later check: start afresh

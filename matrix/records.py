@@ -35,6 +35,8 @@ class CheckResult:
     detail: dict[str, Any] = field(default_factory=dict)
     deviation: dict[str, Any] | None = None
     """The documented deviation row (observed, reason, cite, ranges) that applied, if any."""
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    """Explanatory notes (text, cite) attached to this cell."""
 
 
 @dataclass
@@ -106,6 +108,7 @@ def parse_record(data: Any, where: str) -> Record:
             duration=float(_require(raw, "duration", (int, float), where)),  # type: ignore[arg-type]
             detail=_require(raw, "detail", dict, where),
             deviation=raw.get("deviation"),
+            notes=raw.get("notes", []),
         ))
     return Record(
         environment=_require(data, "environment", str, where),

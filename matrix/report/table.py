@@ -140,7 +140,8 @@ def build_table(records: Sequence[Record]) -> Table:
             numbers: list[int] = []
             if result.outcome == "expected-fail" and result.deviation:
                 observed = describe(result.deviation.get("observed", {}))
-                numbers.append(note("documented", f"{observed}. {result.deviation['reason']}",
+                numbers.append(note("documented", f"Instead: {observed.rstrip('.')}. "
+                                                  f"Why: {result.deviation['reason']}",
                                     tuple(result.deviation.get("cite", ()))))
             elif result.outcome in RED:
                 message = result.detail.get("message") or result.outcome
@@ -150,6 +151,8 @@ def build_table(records: Sequence[Record]) -> Table:
                 numbers.append(note("no-overlap", "passed without overlap: the server never ran "
                                     "two of these requests at once (it serialises them), so this "
                                     "pass says nothing about isolation under concurrency"))
+            for extra in result.notes:
+                numbers.append(note("note", extra["text"], tuple(extra.get("cite", ()))))
             cells[(result.check, record.environment)] = Cell(
                 result.outcome, tuple(numbers), result.duration, result.detail
             )
