@@ -181,6 +181,7 @@ def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:  #
 
     held: dict[str, tuple[Any, Any]] = {}
     held_lock = threading.Lock()
+    async_arrivals = [0]
 
     def hold_events(token: str) -> tuple[Any, Any]:
         with held_lock:
@@ -188,33 +189,45 @@ def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:  #
                 held[token] = (workers.event(), workers.event())
             return held[token]
 
+    @app.before_request
+    def count_async_arrivals() -> None:
+        """Count requests reaching the async view, also those Flask fails to run it for."""
+        if request.endpoint == "async_view":
+            with held_lock:
+                async_arrivals[0] += 1
+
     @app.get("/async-view")
     async def async_view() -> Any:
-        """Await asyncio.sleep, then report request.args; with ``hold``, stay inside the event
-        loop (awaiting, bounded) until the client releases it, so others overlap it for sure."""
+        """Await asyncio.sleep, then report request.args; with ``hold``, stay suspended inside the
+        event loop (bounded) until the client releases it, counting the requests that arrived
+        meanwhile: the measured overlap."""
         token = request.args.get("hold")
-        released = True
+        overlapped_by = None
         if token is not None:
             entered, release = hold_events(token)
+            arrivals_before = async_arrivals[0]
             entered.set()
             deadline = time.monotonic() + GATE_TIMEOUT
             while not release.is_set() and time.monotonic() < deadline:
                 await asyncio.sleep(0.002)
-            released = release.is_set()
+            overlapped_by = async_arrivals[0] - arrivals_before
         for _ in range(3):
             await asyncio.sleep(0.001)
-        return {"marker": observe(lambda: request.args["marker"]), "released": released}
+        return {"marker": observe(lambda: request.args["marker"]), "overlapped_by": overlapped_by}
 
     @app.get("/async-view/entered")
     def async_view_entered() -> Any:
+        """Wait until the held view is suspended in its loop; a server that runs one request at a
+        time may serve this first, so the wait is bounded like a gate."""
         entered, _ = hold_events(request.args["hold"])
-        return {"entered": entered.wait(JOIN_TIMEOUT)}
+        return {"entered": entered.wait(GATE_TIMEOUT)}
 
     @app.get("/async-view/release")
     def async_view_release() -> Any:
-        with held_lock:
-            _, release = held.pop(request.args["hold"])
+        _, release = hold_events(request.args["hold"])
         release.set()
+        with held_lock:
+            held.pop(request.args["hold"], None)
         return {"released": True}
 
     @app.get("/teardown")

@@ -105,8 +105,7 @@ def test_async_view(live: LiveClient, verdict: Verdict) -> None:
         return live.json("/async-view", {"marker": "held", "hold": hold})
 
     def overlapping(_: None) -> list[Any]:
-        entered = live.json("/async-view/entered", {"hold": hold})
-        assert entered == {"entered": True}, entered
+        live.json("/async-view/entered", {"hold": hold})
         answers = live.concurrently(lambda m: live.json("/async-view", {"marker": m}), markers)
         live.json("/async-view/release", {"hold": hold})
         return answers
@@ -119,9 +118,9 @@ def test_async_view(live: LiveClient, verdict: Verdict) -> None:
         {"held": {"value": "held"}, "overlapping_ok": len(markers), "overlapping_wrong": []},
         {"held": held.get("marker"), "overlapping_ok": len(ok),
          "overlapping_wrong": [json.loads(w) for w in sorted(wrong)]},
-        # The held view waits (bounded) for the client's release, which is sent only after the
-        # 19 others answered: released by the client means they really ran while it was held.
-        overlap=held.get("released") is True,
+        # How many of the 19 reached Flask while the held view was suspended in its loop.
+        overlapped_by=held.get("overlapped_by"),
+        overlap=(held.get("overlapped_by") or 0) > 0,
     )
 
 
