@@ -22,7 +22,8 @@ class GStore:
         g.marker = marker
 
     def get(self) -> str | None:
-        return g.get("marker")
+        marker: str | None = g.get("marker")
+        return marker
 
 
 _MODULE_MARKER: str | None = None
@@ -30,7 +31,7 @@ _MODULE_MARKER: str | None = None
 
 class ModuleGlobalStore:
     def put(self, marker: str) -> None:
-        global _MODULE_MARKER
+        global _MODULE_MARKER  # noqa: PLW0603 - the shared global is the bug this app plants
         _MODULE_MARKER = marker
 
     def get(self) -> str | None:

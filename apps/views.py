@@ -57,19 +57,30 @@ class Mailbox:
         return worker.join(JOIN_TIMEOUT)
 
 
-def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:  # noqa: C901
-    gates = GateRegistry(workers)
-    mailbox = Mailbox()
-    teardown_lock = threading.Lock()
-    teardown_log: dict[str, list[str]] = {}
+def yield_a_few(workers: Workers, times: int = 5) -> None:
+    """Cooperative yields: the points where another request or worker may run."""
+    for _ in range(times):
+        workers.sleep(0.001)
 
-    def yield_a_few(times: int = 5) -> None:
-        for _ in range(times):
-            workers.sleep(0.001)
+
+def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:
+    gates = GateRegistry(workers)
 
     @app.get("/ready")
     def ready() -> Any:
         return {"ok": True, "worker_kind": workers.kind}
+
+    _isolation_views(app, workers, store, gates)
+    _worker_views(app, workers)
+    _copy_context_views(app, workers)
+    _test_request_context_views(app, workers, gates)
+    _streaming_views(app, workers)
+    _async_views(app, workers)
+    _teardown_views(app)
+
+
+def _isolation_views(app: Flask, workers: Workers, store: MarkerStore, gates: GateRegistry) -> None:
+    """Query, g, session and a ContextVar per request, read back after yielding at a gate."""
 
     @app.get("/isolation")
     def isolation() -> Any:
@@ -80,17 +91,21 @@ def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:  #
         gate = gates.get(request.args["wave"], int(request.args["size"]), GATE_TIMEOUT)
         gate.enter()
         try:
-            yield_a_few()
+            yield_a_few(workers)
             echo = {
                 "query": request.args["marker"],
                 "g": store.get(),
                 "session": session.get("marker"),
                 "contextvar": MARKER.get(None),
             }
-            yield_a_few()
+            yield_a_few(workers)
         finally:
             gate.leave()
         return {"echo": echo, "in_flight": gate.max_inside, "gate_broken": gate.broken}
+
+
+def _worker_views(app: Flask, workers: Workers) -> None:
+    """A native worker with no helper, and one that pushes an app context itself."""
 
     @app.get("/bare-worker")
     def bare_worker() -> Any:
@@ -114,6 +129,11 @@ def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:  #
             return {"current_app": observe(read)}
 
         return {"observed": workers.spawn(work).join(JOIN_TIMEOUT), "worker": workers.kind}
+
+
+def _copy_context_views(app: Flask, workers: Workers) -> None:
+    """copy_current_request_context, joined in the view or parked until after the response."""
+    mailbox = Mailbox()
 
     @app.post("/copy-context")
     def copy_context() -> Any:
@@ -142,6 +162,10 @@ def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:  #
     def copy_context_result() -> Any:
         return {"observed": mailbox.collect(request.args["token"])}
 
+
+def _test_request_context_views(app: Flask, workers: Workers, gates: GateRegistry) -> None:
+    """Workers that each push their own test_request_context."""
+
     @app.get("/test-request-context")
     def test_request_context() -> Any:
         count = int(request.args["workers"])
@@ -153,7 +177,7 @@ def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:  #
                 with flask_app.test_request_context(f"/?i={i}"):
                     gate.enter()
                     try:
-                        yield_a_few()
+                        yield_a_few(workers)
                         return observe(lambda: request.args["i"])
                     finally:
                         gate.leave()
@@ -165,13 +189,17 @@ def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:  #
         wrong = {str(i): s for i, s in enumerate(seen) if s != {"value": str(i)}}
         return {"wrong": wrong, "in_flight": gate.max_inside, "gate_broken": gate.broken}
 
+
+def _streaming_views(app: Flask, workers: Workers) -> None:
+    """A generator response, with or without stream_with_context."""
+
     @app.get("/stream")
     def stream() -> Any:
         """Three NDJSON chunks, each what the generator saw of ``request.args`` at that point."""
 
         def generate() -> Iterator[str]:
             for _ in range(3):
-                yield_a_few(2)
+                yield_a_few(workers, 2)
                 yield json.dumps(observe(lambda: request.args["marker"])) + "\n"
 
         chunks: Iterator[str] = generate()
@@ -179,6 +207,9 @@ def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:  #
             chunks = stream_with_context(chunks)
         return Response(chunks, mimetype="application/x-ndjson")
 
+
+def _async_views(app: Flask, workers: Workers) -> None:
+    """An async def view, optionally held inside its event loop while others arrive."""
     held: dict[str, tuple[Any, Any]] = {}
     held_lock = threading.Lock()
     async_arrivals = [0]
@@ -229,6 +260,12 @@ def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:  #
         with held_lock:
             held.pop(request.args["hold"], None)
         return {"released": True}
+
+
+def _teardown_views(app: Flask) -> None:
+    """teardown_request and teardown_appcontext calls, logged per request token."""
+    teardown_lock = threading.Lock()
+    teardown_log: dict[str, list[str]] = {}
 
     @app.get("/teardown")
     def teardown() -> Any:

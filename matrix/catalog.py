@@ -16,8 +16,7 @@ CHECKS: dict[str, str] = {
     "was sent reads args, form and session",
     "test_request_context": "20 overlapping workers each push their own test_request_context",
     "stream_with_context": "a stream_with_context generator reads request between chunks",
-    "stream_without_context": "a plain generator (no stream_with_context) reads request between "
-    "chunks",
+    "stream_without_context": "a plain generator (no stream_with_context) reads request between chunks",
     "async_view": "`async def` views awaiting asyncio.sleep under 20 overlapping requests each see "
     "their own request",
     "teardown": "teardown_request then teardown_appcontext run once each per request, also when "

@@ -35,8 +35,9 @@ class LiveClient:
             raise CheckTimeout(f"check exceeded its {self.timeout:g} s bound")
         return remaining
 
-    def request(self, path: str, params: Mapping[str, Any] | None = None,
-                form: Mapping[str, str] | None = None) -> tuple[int, bytes]:
+    def request(
+        self, path: str, params: Mapping[str, Any] | None = None, form: Mapping[str, str] | None = None
+    ) -> tuple[int, bytes]:
         """GET (or POST ``form``) and return status and body; HTTP errors are returned too."""
         url = self.base_url + path
         if params:
@@ -54,8 +55,9 @@ class LiveClient:
                 raise CheckTimeout(f"{path}: no answer within {self.timeout:g} s") from exc
             raise
 
-    def json(self, path: str, params: Mapping[str, Any] | None = None,
-             form: Mapping[str, str] | None = None) -> Any:
+    def json(
+        self, path: str, params: Mapping[str, Any] | None = None, form: Mapping[str, str] | None = None
+    ) -> Any:
         status, body = self.request(path, params, form)
         try:
             return json.loads(body)

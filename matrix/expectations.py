@@ -127,8 +127,9 @@ def _deviation(path: Path, index: int, raw: Any) -> Deviation:
     observed = raw["observed"]
     if not isinstance(observed, dict) or not observed:
         raise ExpectationsError(f"{where} ({scope.check}): observed must be a non-empty table")
-    return Deviation(scope.check, scope.models, scope.cite, scope.ranges, observed,
-                     _text(where, raw, "reason"))
+    return Deviation(
+        scope.check, scope.models, scope.cite, scope.ranges, observed, _text(where, raw, "reason")
+    )
 
 
 def _note(path: Path, index: int, raw: Any) -> Note:

@@ -26,20 +26,47 @@ LIVE_FIXTURES = {"live", "verdict", "live_server", "flask_model"}
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("flask-context-matrix", "Flask's context machinery under a live model")
-    group.addoption("--flask-model", metavar="NAME",
-                    help=f"serve the app under this concurrency model: {', '.join(MODELS)}")
-    group.addoption("--flask-app", metavar="MODULE:FACTORY", default="apps:create_app",
-                    help="app factory taking the model's workers (default: %(default)s)")
-    group.addoption("--flask-record", metavar="PATH", type=Path,
-                    help="write this environment's outcomes to PATH (JSON, atomically)")
-    group.addoption("--flask-environment", metavar="NAME",
-                    help="environment name in the record (default: the model name)")
-    group.addoption("--flask-logs", metavar="DIR", type=Path, default=Path(".matrix/logs"),
-                    help="folder for server logs (default: %(default)s)")
-    group.addoption("--flask-check-timeout", metavar="SECONDS", type=float, default=30.0,
-                    help="bound on one check; past it the cell is 'timeout' (default: %(default)s)")
-    group.addoption("--flask-expectations", metavar="PATH", type=Path, default=DEFAULT_PATH,
-                    help="documented deviations file (default: the packaged one)")
+    group.addoption(
+        "--flask-model",
+        metavar="NAME",
+        help=f"serve the app under this concurrency model: {', '.join(MODELS)}",
+    )
+    group.addoption(
+        "--flask-app",
+        metavar="MODULE:FACTORY",
+        default="apps:create_app",
+        help="app factory taking the model's workers (default: %(default)s)",
+    )
+    group.addoption(
+        "--flask-record",
+        metavar="PATH",
+        type=Path,
+        help="write this environment's outcomes to PATH (JSON, atomically)",
+    )
+    group.addoption(
+        "--flask-environment", metavar="NAME", help="environment name in the record (default: the model name)"
+    )
+    group.addoption(
+        "--flask-logs",
+        metavar="DIR",
+        type=Path,
+        default=Path(".matrix/logs"),
+        help="folder for server logs (default: %(default)s)",
+    )
+    group.addoption(
+        "--flask-check-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=30.0,
+        help="bound on one check; past it the cell is 'timeout' (default: %(default)s)",
+    )
+    group.addoption(
+        "--flask-expectations",
+        metavar="PATH",
+        type=Path,
+        default=DEFAULT_PATH,
+        help="documented deviations file (default: the packaged one)",
+    )
 
 
 class MatrixSession:
@@ -121,16 +148,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         if state is None:
             raise pytest.UsageError(
-                f"{item.nodeid} runs against a live server: pass --flask-model=NAME "
-                f"({', '.join(MODELS)})"
+                f"{item.nodeid} runs against a live server: pass --flask-model=NAME ({', '.join(MODELS)})"
             )
         if check not in CHECKS:
             raise pytest.UsageError(f"{item.nodeid}: check {check!r} is not in matrix/catalog.py")
         deviation = state.expectations.lookup(check, state.model, state.versions)
         item.stash[_DEVIATION] = deviation
         if deviation is not None:
-            item.add_marker(pytest.mark.xfail(reason=deviation.reason, strict=True,
-                                              raises=DocumentedDeviation))
+            item.add_marker(
+                pytest.mark.xfail(reason=deviation.reason, strict=True, raises=DocumentedDeviation)
+            )
 
 
 @pytest.fixture(scope="session")
@@ -170,7 +197,7 @@ def verdict(request: pytest.FixtureRequest) -> Verdict:
 _VERDICT = pytest.StashKey[Verdict]()
 
 
-def _outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:
+def _outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str:  # noqa: PLR0911 - a table
     if report.when != "call":
         return "skipped" if report.skipped else "error"
     if report.passed:
@@ -203,12 +230,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if outcome == "unexpected-pass":
             detail["message"] = "the documented deviation did not occur: the ideal holds"
         deviation = item.stash.get(_DEVIATION, None)
-        state.record.checks.append(CheckResult(
-            check=check, title=CHECKS[check], outcome=outcome, duration=round(report.duration, 3),
-            detail=detail, deviation=deviation.as_dict() if deviation else None,
-            notes=[n.as_dict() for n in state.expectations.notes_for(check, state.model,
-                                                                     state.versions)],
-        ))
+        state.record.checks.append(
+            CheckResult(
+                check=check,
+                title=CHECKS[check],
+                outcome=outcome,
+                duration=round(report.duration, 3),
+                detail=detail,
+                deviation=deviation.as_dict() if deviation else None,
+                notes=[n.as_dict() for n in state.expectations.notes_for(check, state.model, state.versions)],
+            )
+        )
         if outcome == "timeout":
             state.poisoned = True  # a hung server could hang every later check: start afresh
         state.save()
@@ -228,5 +260,3 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return []
     versions = ", ".join(f"{k} {v}" for k, v in state.versions.items() if v)
     return [f"flask-context-matrix: model {state.model} ({MODELS[state.model].server}); {versions}"]
-
-

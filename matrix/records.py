@@ -101,15 +101,17 @@ def parse_record(data: Any, where: str) -> Record:
         outcome = _require(raw, "outcome", str, where)
         if outcome not in OUTCOMES:
             raise RecordError(f"{where}: unknown outcome {outcome!r}")
-        checks.append(CheckResult(
-            check=_require(raw, "check", str, where),
-            title=_require(raw, "title", str, where),
-            outcome=outcome,
-            duration=float(_require(raw, "duration", (int, float), where)),  # type: ignore[arg-type]
-            detail=_require(raw, "detail", dict, where),
-            deviation=raw.get("deviation"),
-            notes=raw.get("notes", []),
-        ))
+        checks.append(
+            CheckResult(
+                check=_require(raw, "check", str, where),
+                title=_require(raw, "title", str, where),
+                outcome=outcome,
+                duration=float(_require(raw, "duration", (int, float), where)),  # type: ignore[arg-type]
+                detail=_require(raw, "detail", dict, where),
+                deviation=raw.get("deviation"),
+                notes=raw.get("notes", []),
+            )
+        )
     return Record(
         environment=_require(data, "environment", str, where),
         model=_require(data, "model", str, where),

@@ -57,8 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     def announce(port: int) -> None:
-        print(f"serving {args.app} under {model.name} ({model.server}) on 127.0.0.1:{port}",
-              flush=True)
+        print(f"serving {args.app} under {model.name} ({model.server}) on 127.0.0.1:{port}", flush=True)
         if args.announce_fd is not None:
             os.write(args.announce_fd, f"{port}\n".encode())
             os.close(args.announce_fd)

@@ -31,8 +31,9 @@ class ServerStartError(RuntimeError):
 class LiveServer:
     """A running server process for one model and one app; ``stop()`` kills and reaps it."""
 
-    def __init__(self, model: str, app: str, log_path: Path, process: subprocess.Popen[bytes],
-                 port: int) -> None:
+    def __init__(
+        self, model: str, app: str, log_path: Path, process: subprocess.Popen[bytes], port: int
+    ) -> None:
         self.model = model
         self.app = app
         self.log_path = log_path
@@ -110,8 +111,7 @@ def _probe(url: str, deadline: float) -> bool:
     return False
 
 
-def serve_in_subprocess(model: str, app: str, log_path: Path,
-                        timeout: float = START_TIMEOUT) -> LiveServer:
+def serve_in_subprocess(model: str, app: str, log_path: Path, timeout: float = START_TIMEOUT) -> LiveServer:
     """Start ``app`` under ``model`` on 127.0.0.1 in a new process and return once it answers.
 
     Raises ``UnknownModel`` for a name outside the registry and ``ServerStartError`` (one line,
@@ -122,9 +122,22 @@ def serve_in_subprocess(model: str, app: str, log_path: Path,
     read_fd, write_fd = os.pipe()
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "matrix.serve", "--model", model, "--app", app,
-             "--announce-fd", str(write_fd), "--parent-pid", str(os.getpid())],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "matrix.serve",
+                "--model",
+                model,
+                "--app",
+                app,
+                "--announce-fd",
+                str(write_fd),
+                "--parent-pid",
+                str(os.getpid()),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             pass_fds=(write_fd,),
             # Own session: a terminal's Ctrl-C reaches the driver, which then stops us in order.
             start_new_session=True,

@@ -33,8 +33,7 @@ class Verdict:
             if dict(observed) == documented:
                 raise DocumentedDeviation(self.deviation.reason)
             raise AssertionError(
-                f"{self.check}: observed {_differences(observed, documented)}, "
-                f"not the documented deviation"
+                f"{self.check}: observed {_differences(observed, documented)}, not the documented deviation"
             )
         raise AssertionError(f"{self.check}: observed {_differences(observed, ideal)}")
 

@@ -41,7 +41,7 @@ class AsgiModel:
         config.backlog = 1024
         config.accesslog = None
         announce(sock.getsockname()[1])
-        asyncio.run(serve(WsgiToAsgi(app), config))  # type: ignore[arg-type]
+        asyncio.run(serve(WsgiToAsgi(app), config))  # type: ignore[no-untyped-call]
 
 
 MODEL = AsgiModel()

@@ -16,14 +16,24 @@ def table_to_json(table: Table) -> dict[str, Any]:
         "schema": SCHEMA,
         "record_schema": RECORD_SCHEMA,
         "columns": [
-            {"environment": c.environment, "model": c.model, "server": c.server,
-             "versions": dict(c.versions), "complete": c.complete}
+            {
+                "environment": c.environment,
+                "model": c.model,
+                "server": c.server,
+                "versions": dict(c.versions),
+                "complete": c.complete,
+            }
             for c in table.columns
         ],
         "rows": [{"check": check, "title": title} for check, title in table.rows],
         "cells": [
-            {"check": check, "environment": c.environment, "outcome": cell.outcome,
-             "notes": list(cell.notes), "detail": dict(cell.detail)}
+            {
+                "check": check,
+                "environment": c.environment,
+                "outcome": cell.outcome,
+                "notes": list(cell.notes),
+                "detail": dict(cell.detail),
+            }
             for check, _ in table.rows
             for c in table.columns
             for cell in [table.cell(check, c.environment)]

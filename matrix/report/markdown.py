@@ -20,8 +20,7 @@ def render_markdown(table: Table) -> str:
         "",
     ]
     header = ["check"] + [
-        f"{c.model}<br>{c.server}" + ("" if c.complete else "<br>(incomplete)")
-        for c in table.columns
+        f"{c.model}<br>{c.server}" + ("" if c.complete else "<br>(incomplete)") for c in table.columns
     ]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for check, title in table.rows:
@@ -37,6 +36,7 @@ def render_markdown(table: Table) -> str:
     lines += ["- `[n]` see note n", "", "## Notes", ""]
     for footnote in table.footnotes:
         sources = "; ".join(f"<{c}>" for c in footnote.cite)
-        lines.append(f"{footnote.number}. {_escape(footnote.text)}" +
-                     (f" Sources: {sources}" if sources else ""))
+        lines.append(
+            f"{footnote.number}. {_escape(footnote.text)}" + (f" Sources: {sources}" if sources else "")
+        )
     return "\n".join(lines) + "\n"

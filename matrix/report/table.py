@@ -21,7 +21,7 @@ SYMBOLS: dict[str, str] = {
     "unexpected-pass": "XPASS",
     "timeout": "TIMEOUT",
     "error": "ERROR",
-    "skipped": "–",
+    "skipped": "–",  # noqa: RUF001 - an en dash on purpose: it reads as "nothing here"
     "not-run": "·",
 }
 LEGEND: dict[str, str] = {
@@ -29,8 +29,7 @@ LEGEND: dict[str, str] = {
     "expected-fail": "documented deviation: the ideal does not hold; the note says what happens "
     "instead, why, and the upstream source",
     "fail": "unexpected failure: neither the ideal nor a documented deviation (a red cell)",
-    "unexpected-pass": "a documented deviation did not occur: the ideal holds now (update the "
-    "expectations)",
+    "unexpected-pass": "a documented deviation did not occur: the ideal holds now (update the expectations)",
     "timeout": "the check did not finish within its bound; the server was restarted",
     "error": "the check itself crashed or the server failed",
     "skipped": "skipped",
@@ -127,7 +126,8 @@ def build_table(records: Sequence[Record]) -> Table:
     records = sorted(records, key=_column_order)
     columns = tuple(Column(r.environment, r.model, r.server, r.versions, r.complete) for r in records)
     seen_checks = {c.check: c.title for r in records for c in r.checks}
-    rows = [(check, title) for check, title in CHECKS.items() if check in seen_checks]
+    # Catalog order; the titles the records carry (the run's own words for its rows).
+    rows = [(check, seen_checks[check]) for check in CHECKS if check in seen_checks]
     rows += [(c, t) for c, t in seen_checks.items() if c not in CHECKS]
     notes: dict[tuple[str, str, tuple[str, ...]], int] = {}
 
@@ -140,17 +140,25 @@ def build_table(records: Sequence[Record]) -> Table:
             numbers: list[int] = []
             if result.outcome == "expected-fail" and result.deviation:
                 observed = describe(result.deviation.get("observed", {}))
-                numbers.append(note("documented", f"Instead: {observed.rstrip('.')}. "
-                                                  f"Why: {result.deviation['reason']}",
-                                    tuple(result.deviation.get("cite", ()))))
+                numbers.append(
+                    note(
+                        "documented",
+                        f"Instead: {observed.rstrip('.')}. Why: {result.deviation['reason']}",
+                        tuple(result.deviation.get("cite", ())),
+                    )
+                )
             elif result.outcome in RED:
                 message = result.detail.get("message") or result.outcome
-                numbers.append(note(result.outcome, f"{result.check} under {record.environment}: "
-                                                    f"{message}"))
+                numbers.append(note(result.outcome, f"{result.check} under {record.environment}: {message}"))
             if result.outcome == "pass" and result.detail.get("overlap") is False:
-                numbers.append(note("no-overlap", "passed without overlap: the server never ran "
-                                    "two of these requests at once (it serialises them), so this "
-                                    "pass says nothing about isolation under concurrency"))
+                numbers.append(
+                    note(
+                        "no-overlap",
+                        "passed without overlap: the server never ran "
+                        "two of these requests at once (it serialises them), so this "
+                        "pass says nothing about isolation under concurrency",
+                    )
+                )
             for extra in result.notes:
                 numbers.append(note("note", extra["text"], tuple(extra.get("cite", ()))))
             cells[(result.check, record.environment)] = Cell(

@@ -10,8 +10,14 @@ from rich.table import Table as RichTable
 from matrix.report.table import LEGEND, SYMBOLS, Table
 
 STYLES = {
-    "pass": "green", "expected-fail": "yellow", "fail": "bold red", "unexpected-pass": "bold red",
-    "timeout": "bold red", "error": "bold red", "skipped": "dim", "not-run": "dim",
+    "pass": "green",
+    "expected-fail": "yellow",
+    "fail": "bold red",
+    "unexpected-pass": "bold red",
+    "timeout": "bold red",
+    "error": "bold red",
+    "skipped": "dim",
+    "not-run": "dim",
 }
 
 
@@ -20,14 +26,17 @@ def render_terminal(table: Table, width: int = 120, color: bool = False) -> str:
     grid.add_column("check", no_wrap=True)
     for column in table.columns:
         flask = column.versions.get("flask") or "?"
-        grid.add_column(f"{column.model}\n{column.server}\nflask {flask}"
-                        + ("" if column.complete else "\n(incomplete)"), justify="center")
+        grid.add_column(
+            f"{column.model}\n{column.server}\nflask {flask}" + ("" if column.complete else "\n(incomplete)"),
+            justify="center",
+        )
     for check, _ in table.rows:
         cells = [table.cell(check, c.environment) for c in table.columns]
         grid.add_row(check, *[f"[{STYLES[c.outcome]}]{c.text}[/]" for c in cells])
     out = io.StringIO()
-    console = Console(file=out, width=width, force_terminal=color, no_color=not color,
-                      highlight=False, soft_wrap=False)
+    console = Console(
+        file=out, width=width, force_terminal=color, no_color=not color, highlight=False, soft_wrap=False
+    )
     console.print(grid)
     console.print(" ".join(f"{SYMBOLS[o]} {o}" for o in LEGEND), highlight=False)
     for footnote in table.footnotes:

@@ -63,8 +63,9 @@ def test_copy_context_joined(live: LiveClient, verdict: Verdict) -> None:
 def test_copy_context_late(live: LiveClient, verdict: Verdict) -> None:
     """A copied-context worker that runs only after the client has the response reads the same."""
     token = uuid.uuid4().hex
-    parked = live.json("/copy-context", {"timing": "late", "marker": "copied", "token": token},
-                       form={"field": "posted"})
+    parked = live.json(
+        "/copy-context", {"timing": "late", "marker": "copied", "token": token}, form={"field": "posted"}
+    )
     assert parked == {"parked": True}
     body = live.json("/copy-context/result", {"token": token})
     verdict.compare(COPIED_IDEAL, body["observed"])
@@ -73,8 +74,13 @@ def test_copy_context_late(live: LiveClient, verdict: Verdict) -> None:
 def test_test_request_context(live: LiveClient, verdict: Verdict) -> None:
     """20 overlapping workers each push ``test_request_context('/?i=N')`` and read their own N."""
     body = live.json("/test-request-context", {"workers": 20, "wave": uuid.uuid4().hex})
-    verdict.compare({"wrong": {}}, {"wrong": body["wrong"]},
-                    workers=20, in_flight=body["in_flight"], overlap=body["in_flight"] > 1)
+    verdict.compare(
+        {"wrong": {}},
+        {"wrong": body["wrong"]},
+        workers=20,
+        in_flight=body["in_flight"],
+        overlap=body["in_flight"] > 1,
+    )
 
 
 def _stream(live: LiveClient, verdict: Verdict, with_context: bool) -> None:
@@ -111,13 +117,19 @@ def test_async_view(live: LiveClient, verdict: Verdict) -> None:
         return answers
 
     held, answers = live.concurrently(lambda step: step(None), [held_request, overlapping])
-    ok = [m for m, a in zip(markers, answers) if a.get("marker") == {"value": m}]
-    wrong = {json.dumps(a.get("marker", a), sort_keys=True) for m, a in zip(markers, answers)
-             if m not in ok}
+    ok = [m for m, a in zip(markers, answers, strict=True) if a.get("marker") == {"value": m}]
+    wrong = {
+        json.dumps(a.get("marker", a), sort_keys=True)
+        for m, a in zip(markers, answers, strict=True)
+        if m not in ok
+    }
     verdict.compare(
         {"held": {"value": "held"}, "overlapping_ok": len(markers), "overlapping_wrong": []},
-        {"held": held.get("marker"), "overlapping_ok": len(ok),
-         "overlapping_wrong": [json.loads(w) for w in sorted(wrong)]},
+        {
+            "held": held.get("marker"),
+            "overlapping_ok": len(ok),
+            "overlapping_wrong": [json.loads(w) for w in sorted(wrong)],
+        },
         # How many of the 19 reached Flask while the held view was suspended in its loop.
         overlapped_by=held.get("overlapped_by"),
         overlap=(held.get("overlapped_by") or 0) > 0,
@@ -135,5 +147,9 @@ def test_teardown(live: LiveClient, verdict: Verdict) -> None:
     calls = live.json("/teardown/log", {"tokens": ",".join(tokens)})
     ideal = ["teardown_request", "teardown_appcontext"]
     wrong = {t: calls.get(t) for t in tokens if calls.get(t) != ideal}
-    verdict.compare({"wrong": 0}, {"wrong": len(wrong)},
-                    statuses=sorted(set(statuses)), first_wrong=next(iter(wrong.items()), None))
+    verdict.compare(
+        {"wrong": 0},
+        {"wrong": len(wrong)},
+        statuses=sorted(set(statuses)),
+        first_wrong=next(iter(wrong.items()), None),
+    )

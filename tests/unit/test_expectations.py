@@ -44,8 +44,7 @@ def test_row_applies_within_its_version_range(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("[[deviation]\ncheck = 1", "not valid TOML"),
-        (ROW.format(extra="").replace("bare_worker", "no_such_check"),
-         "names unknown check 'no_such_check'"),
+        (ROW.format(extra="").replace("bare_worker", "no_such_check"), "names unknown check 'no_such_check'"),
         (ROW.format(extra='flask = ">>3"'), "flask = '>>3' is not a version range"),
         (ROW.format(extra="").replace('["gevent"]', '["trio"]'), "models must be a list of"),
         (ROW.format(extra="").replace('reason = "a reason"', ""), "lacks 'reason'"),

@@ -11,8 +11,14 @@ from matrix.records import CheckResult, Record, RecordError, read_record, read_r
 
 
 def sample() -> Record:
-    return Record("gevent", "gevent", "gevent.pywsgi", {"python": "3.11.7", "flask": "3.1.3"},
-                  [CheckResult("isolation", "t", "pass", 0.5, {"in_flight": 100})], complete=True)
+    return Record(
+        "gevent",
+        "gevent",
+        "gevent.pywsgi",
+        {"python": "3.11.7", "flask": "3.1.3"},
+        [CheckResult("isolation", "t", "pass", 0.5, {"in_flight": 100})],
+        complete=True,
+    )
 
 
 def test_round_trip(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ def test_documented_observation_raises_documented_deviation() -> None:
 def test_other_observation_fails_even_with_a_documented_row() -> None:
     """A different exception than the documented one is a plain failure naming the field."""
     other = {"raises": "LookupError", "message": "x"}
-    with pytest.raises(AssertionError, match="request=.*LookupError.*not the documented deviation"):
+    with pytest.raises(AssertionError, match=r"request=.*LookupError.*not the documented deviation"):
         Verdict("bare_worker", DEVIATION).compare(IDEAL, {**IDEAL, "request": other})
 
 

@@ -1,0 +1,88 @@
+"""The launcher starts each model's server for real, on 127.0.0.1 only, and always reaps it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from matrix.models import MODELS, UnknownModel
+from matrix.server import ServerStartError, serve_in_subprocess
+from tests.integration.sockets import listening_addresses
+
+LOOPBACK_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_server_answers_on_loopback_only_and_is_reaped(model: str, tmp_path: Path) -> None:
+    """Each model's server answers /ready, listens on 127.0.0.1 alone, and stop() reaps it."""
+    server = serve_in_subprocess(model, "apps:create_app", tmp_path / f"{model}.log")
+    try:
+        with urllib.request.urlopen(f"{server.base_url}/ready", timeout=10) as response:
+            assert response.status == 200
+        assert listening_addresses(server.process.pid) == {(LOOPBACK_HEX, server.port)}
+    finally:
+        server.stop()
+    assert server.process.returncode is not None
+    assert f"under {model}" in (tmp_path / f"{model}.log").read_text()
+
+
+def test_app_that_fails_to_import_is_one_line_with_the_log(tmp_path: Path) -> None:
+    """A factory that raises is a ServerStartError naming the model, the cause and the log."""
+    log = tmp_path / "broken.log"
+    with pytest.raises(ServerStartError) as info:
+        serve_in_subprocess("threads", "apps.faulty:create_broken_app", log)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("threads: server for apps.faulty:create_broken_app failed to start")
+    assert "missing_blueprint" in message and str(log) in message
+
+
+def test_unknown_model_is_refused_before_any_process(tmp_path: Path) -> None:
+    """An unknown model name never starts a process."""
+    with pytest.raises(UnknownModel, match="choose one of threads, gevent, eventlet, asgi"):
+        serve_in_subprocess("trio", "apps:create_app", tmp_path / "x.log")
+    assert not (tmp_path / "x.log").exists()
+
+
+def _gone(pid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_server_dies_with_a_killed_driver(tmp_path: Path) -> None:
+    """SIGKILL of the driving process (no cleanup runs) still takes the server down."""
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import sys, time
+            from pathlib import Path
+            from matrix.server import serve_in_subprocess
+            server = serve_in_subprocess("gevent", "apps:create_app", Path({str(tmp_path)!r}) / "g.log")
+            print(server.process.pid, flush=True)
+            time.sleep(60)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as driver:
+        assert driver.stdout is not None
+        server_pid = int(driver.stdout.readline())
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    assert _gone(server_pid, within=10)

@@ -1,0 +1,62 @@
+"""The checks have teeth: a known bug turns them red where the runtime makes it bite."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from matrix.models import MODELS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_checks(tmp_path: Path, model: str, app: str, *args: str) -> dict[str, dict[str, object]]:
+    record = tmp_path / f"{model}.json"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(ROOT / "tests/checks"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--flask-model={model}",
+            f"--flask-app={app}",
+            f"--flask-record={record}",
+            f"--flask-logs={tmp_path}",
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    return {c["check"]: c for c in json.loads(record.read_text())["checks"]}
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_module_global_leaks_wherever_requests_overlap(model: str, tmp_path: Path) -> None:
+    """Serving apps.leaky (marker in a module global, not g), the isolation check fails under
+    every model whose server overlapped requests, and the detail says how many were in flight."""
+    result = run_checks(tmp_path, model, "apps.leaky:create_app", "-k", "isolation")["isolation"]
+    detail = result["detail"]
+    assert isinstance(detail, dict)
+    if detail["in_flight"] > 1:
+        assert result["outcome"] == "fail"
+        assert detail["observed"]["mismatches"] > 0
+    else:
+        # A serialising server cannot show the leak; the record says the pass had no overlap.
+        assert (result["outcome"], detail["overlap"]) == ("pass", False)
+
+
+@pytest.mark.parametrize("model", ["threads", "gevent", "eventlet"])
+def test_overlapping_models_really_overlap(model: str, tmp_path: Path) -> None:
+    """With the correct app, the isolation pass under these models had all 100 requests in flight."""
+    result = run_checks(tmp_path, model, "apps:create_app", "-k", "isolation")["isolation"]
+    assert result["outcome"] == "pass"
+    assert result["detail"]["in_flight"] == 100  # type: ignore[index]

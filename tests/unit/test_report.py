@@ -1,0 +1,134 @@
+"""The table is built from records alone and every renderer shows the same cells and notes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from matrix.cli import main
+from matrix.records import CheckResult, Record, write_record
+from matrix.report.jsonfile import table_to_json
+from matrix.report.markdown import render_markdown
+from matrix.report.table import build_table
+from matrix.report.terminal import render_terminal
+
+DOCUMENTED = {
+    "observed": {"request": {"raises": "RuntimeError", "message": "Working outside of request context."}},
+    "reason": "greenlets start with an empty context.",
+    "cite": ["https://github.com/python-greenlet/greenlet/blob/3.5.3/docs/contextvars.rst"],
+    "ranges": {},
+}
+
+
+def record(model: str, *results: CheckResult, complete: bool = True) -> Record:
+    versions: dict[str, str | None] = {
+        "python": "3.11.7",
+        "flask": "3.1.3",
+        "werkzeug": "3.1.9",
+        "gevent": "26.9.0",
+        "greenlet": "3.5.6",
+    }
+    return Record(model, model, f"{model} server", versions, list(results), complete=complete)
+
+
+def result(check: str, outcome: str, **kw: object) -> CheckResult:
+    return CheckResult(check, f"title of {check}", outcome, 0.1, **kw)  # type: ignore[arg-type]
+
+
+RECORDS = [
+    record(
+        "gevent",
+        result("isolation", "pass", detail={"overlap": True}),
+        result("bare_worker", "expected-fail", deviation=DOCUMENTED),
+    ),
+    record(
+        "threads",
+        result("isolation", "pass", detail={"overlap": False}),
+        result("bare_worker", "expected-fail", deviation=DOCUMENTED),
+    ),
+    record(
+        "asgi", result("isolation", "fail", detail={"message": "AssertionError: 3 leaked"}), complete=False
+    ),
+]
+
+
+def test_columns_follow_the_registry_and_missing_cells_are_not_run() -> None:
+    """Columns come in registry order; a check with no record in a column is 'not-run'."""
+    table = build_table(RECORDS)
+    assert [c.model for c in table.columns] == ["threads", "gevent", "asgi"]
+    assert table.cell("bare_worker", "asgi").outcome == "not-run"
+    assert table.red == [("isolation", "asgi")]
+
+
+def test_one_footnote_per_distinct_explanation() -> None:
+    """The same documented deviation in two columns is one numbered note, cited."""
+    table = build_table(RECORDS)
+    assert table.cell("bare_worker", "threads").notes == table.cell("bare_worker", "gevent").notes
+    documented = [f for f in table.footnotes if f.kind == "documented"]
+    assert len(documented) == 1
+    assert documented[0].text.startswith(
+        "Instead: request raises RuntimeError: Working outside of request context. Why: greenlets"
+    )
+    assert documented[0].cite == tuple(DOCUMENTED["cite"])
+
+
+def test_pass_without_overlap_is_marked() -> None:
+    """A pass whose detail says the requests never overlapped carries a no-overlap note."""
+    table = build_table(RECORDS)
+    (note,) = table.cell("isolation", "threads").notes
+    assert table.footnotes[note - 1].kind == "no-overlap"
+    assert table.cell("isolation", "gevent").notes == ()
+
+
+def test_markdown_has_table_versions_legend_and_linked_notes() -> None:
+    """COMPATIBILITY.md shows the cells, exact versions per column, the legend and linked notes."""
+    text = render_markdown(build_table(RECORDS))
+    assert "| `bare_worker`: title of bare_worker | ✗ [2] | ✗ [2] | · |" in text
+    assert "| gevent | python 3.11.7, flask 3.1.3, werkzeug 3.1.9, gevent 26.9.0, greenlet 3.5.6 |" in text
+    assert "asgi<br>asgi server<br>(incomplete)" in text
+    assert "<https://github.com/python-greenlet/greenlet/blob/3.5.3/docs/contextvars.rst>" in text
+    assert "- `✗` documented deviation" in text
+
+
+def test_json_and_terminal_agree_with_markdown() -> None:
+    """compatibility.json and the terminal table carry the same outcomes and note numbers."""
+    table = build_table(RECORDS)
+    data = table_to_json(table)
+    cells = {(c["check"], c["environment"]): (c["outcome"], c["notes"]) for c in data["cells"]}
+    assert cells[("bare_worker", "gevent")] == ("expected-fail", [2])
+    assert cells[("isolation", "asgi")] == ("fail", [3])
+    terminal = render_terminal(table, width=200)
+    assert "✗ [2]" in terminal and "FAIL [3]" in terminal and "[3] isolation under asgi" in terminal
+
+
+def test_cli_report_writes_files_and_flags_red(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`flask-matrix report` writes both files and exits 1 when a cell is red or incomplete."""
+    for r in RECORDS:
+        write_record(tmp_path / "records" / f"{r.environment}.json", r)
+    code = main(
+        [
+            "report",
+            str(tmp_path / "records"),
+            "--markdown",
+            str(tmp_path / "C.md"),
+            "--json",
+            str(tmp_path / "c.json"),
+        ]
+    )
+    assert code == 1
+    assert json.loads((tmp_path / "c.json").read_text())["schema"] == "flask-context-matrix/compatibility/1"
+    assert "1 red cell(s): isolation@asgi" in capsys.readouterr().out
+
+
+def test_cli_bad_record_keeps_existing_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A corrupt record is one line, exit 2, and the previously written table is left intact."""
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "gevent.json").write_text('{"schema": "flask-context')
+    (tmp_path / "C.md").write_text("previous table\n")
+    code = main(["report", str(tmp_path / "records"), "--markdown", str(tmp_path / "C.md")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("flask-matrix: ") and "not JSON" in err and err.count("\n") == 1
+    assert (tmp_path / "C.md").read_text() == "previous table\n"
