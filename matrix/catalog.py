@@ -17,8 +17,8 @@ CHECKS: dict[str, str] = {
     "test_request_context": "20 overlapping workers each push their own test_request_context",
     "stream_with_context": "a stream_with_context generator reads request between chunks",
     "stream_without_context": "a plain generator (no stream_with_context) reads request between chunks",
-    "async_view": "`async def` views awaiting asyncio.sleep under 20 overlapping requests each see "
-    "their own request",
+    "async_view": "while one `async def` view is suspended in its event loop, 19 overlapping requests "
+    "to it each see their own request",
     "teardown": "teardown_request then teardown_appcontext run once each per request, also when "
     "the view raises",
 }
