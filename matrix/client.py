@@ -7,6 +7,7 @@ Runs in the unpatched driver process. A call that would pass the deadline raises
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -54,6 +55,36 @@ class LiveClient:
             if isinstance(exc.reason, TimeoutError):
                 raise CheckTimeout(f"{path}: no answer within {self.timeout:g} s") from exc
             raise
+
+    def json_until_closed(self, path: str, params: Mapping[str, Any], form: Mapping[str, str]) -> Any:
+        """POST ``form`` with ``Connection: close`` and read until the server closes the socket.
+
+        Servers close the connection only after their per-request cleanup (draining or discarding
+        an unread body, closing the input), so returning from here means that cleanup is over:
+        the moment "after the response" is then the same under every server, not a race.
+        """
+        host, port = self.base_url.removeprefix("http://").split(":")
+        body = urllib.parse.urlencode(form).encode()
+        head = (
+            f"POST {path}?{urllib.parse.urlencode(params)} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        chunks = []
+        try:
+            with socket.create_connection((host, int(port)), timeout=self._remaining()) as sock:
+                sock.sendall(head.encode() + body)
+                while data := sock.recv(65536):
+                    chunks.append(data)
+                    sock.settimeout(self._remaining())
+        except TimeoutError as exc:
+            raise CheckTimeout(f"{path}: connection not closed within {self.timeout:g} s") from exc
+        raw = b"".join(chunks)
+        _, _, payload = raw.partition(b"\r\n\r\n")
+        try:
+            return json.loads(payload)
+        except json.JSONDecodeError:
+            raise AssertionError(f"{path} answered non-JSON {raw[:200]!r}") from None
 
     def json(
         self, path: str, params: Mapping[str, Any] | None = None, form: Mapping[str, str] | None = None

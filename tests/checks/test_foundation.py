@@ -61,12 +61,16 @@ def test_copy_context_joined(live: LiveClient, verdict: Verdict) -> None:
 
 
 def test_copy_context_late(live: LiveClient, verdict: Verdict) -> None:
-    """A copied-context worker that runs only after the client has the response reads the same."""
+    """A copied-context worker that runs only after the server has finished with the request
+    (response read to the closed connection, one more round trip served) reads the same."""
     token = uuid.uuid4().hex
-    parked = live.json(
-        "/copy-context", {"timing": "late", "marker": "copied", "token": token}, form={"field": "posted"}
+    parked = live.json_until_closed(
+        "/copy-context", {"timing": "late", "marker": "copied", "token": token}, {"field": "posted"}
     )
     assert parked == {"parked": True}
+    # One full round trip after the close: a server that finishes a request's cleanup off the
+    # request's own thread (WsgiToAsgi closes the buffered body on the event loop) is done by now.
+    assert live.json("/ready")["ok"] is True
     body = live.json("/copy-context/result", {"token": token})
     verdict.compare(COPIED_IDEAL, body["observed"])
 
