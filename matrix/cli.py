@@ -9,8 +9,16 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import json
+from typing import Any
+
+from matrix.axis import FlaskSpecError, parse_flask_spec
+from matrix.diff import DiffError, diff_tables, render_diff_markdown, render_diff_terminal
 from matrix.models import MODELS, UnknownModel, check_model_name
 from matrix.records import RecordError, read_records
+from matrix.report.jsonfile import SCHEMA as TABLE_SCHEMA
+from matrix.report.jsonfile import table_to_json
+from matrix.runner import RunError, project_root, run_matrix
 from matrix.report.jsonfile import render_json
 from matrix.report.markdown import render_markdown
 from matrix.report.table import build_table
@@ -58,6 +66,87 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 1 if red or incomplete else 0
 
 
+def load_side(path: Path) -> dict[str, Any]:
+    """One side of a diff as the table's JSON form: a compatibility.json, or records."""
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UsageFailure(f"{path}: not readable JSON ({exc})") from None
+        if isinstance(data, dict) and data.get("schema") == TABLE_SCHEMA:
+            for key in ("columns", "cells", "footnotes"):
+                if not isinstance(data.get(key), list):
+                    raise UsageFailure(f"{path}: compatibility table without a {key!r} list")
+            return data
+    try:
+        return table_to_json(build_table(read_records([path])))
+    except RecordError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+def _print_diff(old: dict[str, Any], new: dict[str, Any], labels: tuple[str, str],
+                markdown: Path | None) -> list[Any]:
+    try:
+        changes = diff_tables(old, new)
+    except (DiffError, KeyError) as exc:
+        raise UsageFailure(f"cannot compare {labels[0]} and {labels[1]}: {exc}") from None
+    sys.stdout.write(render_diff_terminal(changes))
+    if markdown:
+        write_atomically(markdown, render_diff_markdown(changes, *labels))
+    return changes
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    old, new = load_side(args.old), load_side(args.new)
+    changes = _print_diff(old, new, (str(args.old), str(args.new)), args.markdown)
+    if args.gate and changes:
+        print(
+            f"{len(changes)} cell(s) changed without the baseline {args.old} being updated. If the "
+            f"change is intended, run `tox` and commit COMPATIBILITY.md and compatibility.json "
+            f"in the same commit."
+        )
+        return 1
+    return 1 if any(c.kind == "regression" for c in changes) else 0
+
+
+def _models(text: str) -> list[str]:
+    try:
+        return [check_model_name(m.strip()) for m in text.split(",") if m.strip()]
+    except UnknownModel as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+def _spec(text: str) -> Any:
+    try:
+        return parse_flask_spec(text)
+    except FlaskSpecError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    spec, models = _spec(args.flask), _models(args.models)
+    try:
+        records = run_matrix(spec, models, project_root())
+    except RunError as exc:
+        raise UsageFailure(str(exc)) from None
+    args.records = [records]
+    return cmd_report(args)
+
+
+def cmd_upgrade_check(args: argparse.Namespace) -> int:
+    old_spec, new_spec, models = _spec(args.old), _spec(args.new), _models(args.models)
+    try:
+        root = project_root()
+        old_records = run_matrix(old_spec, models, root, side="from")
+        new_records = run_matrix(new_spec, models, root, side="to")
+    except RunError as exc:
+        raise UsageFailure(str(exc)) from None
+    print(f"== Flask {old_spec.label} -> {new_spec.label} ==")
+    changes = _print_diff(load_side(old_records), load_side(new_records),
+                          (f"Flask {old_spec.label}", f"Flask {new_spec.label}"), args.markdown)
+    return 1 if any(c.kind == "regression" for c in changes) else 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     for name, info in MODELS.items():
         print(f"{name:10} {info.server}")
@@ -92,6 +181,25 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--json", type=Path, help="write compatibility.json here")
     report.add_argument("--width", type=int, default=160, help="terminal width (default 160)")
     report.set_defaults(run=cmd_report)
+    diff = sub.add_parser("diff", help="list the cells that changed between two runs")
+    diff.add_argument("old", type=Path, help="records folder/file or compatibility.json")
+    diff.add_argument("new", type=Path, help="records folder/file or compatibility.json")
+    diff.add_argument("--markdown", type=Path, help="also write the changes as Markdown (PR comment)")
+    diff.add_argument("--gate", action="store_true", help="exit 1 on any change (baseline gate)")
+    diff.set_defaults(run=cmd_diff)
+    run = sub.add_parser("run", help="run the matrix on any Flask: version, wheel, folder or VCS")
+    run.add_argument("--flask", required=True, help="3.1.1 | path/flask-X.whl | path/to/flask | git+URL")
+    run.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all)")
+    run.add_argument("--markdown", type=Path, help="write the Markdown table here")
+    run.add_argument("--json", type=Path, help="write the table's JSON here")
+    run.add_argument("--width", type=int, default=160)
+    run.set_defaults(run=cmd_run)
+    upgrade = sub.add_parser("upgrade-check", help="run the matrix on two Flask specs and diff them")
+    upgrade.add_argument("old", metavar="FROM", help="the Flask you run today (same forms as --flask)")
+    upgrade.add_argument("new", metavar="TO", help="the Flask you want to upgrade to")
+    upgrade.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all)")
+    upgrade.add_argument("--markdown", type=Path, help="also write the diff as Markdown")
+    upgrade.set_defaults(run=cmd_upgrade_check)
     models = sub.add_parser("models", help="list the concurrency models")
     models.set_defaults(run=cmd_models)
     serve = sub.add_parser("serve", help="serve the app set under one model until Ctrl-C")

@@ -51,7 +51,7 @@ class Scoped:
             if installed is None:
                 return False
             try:
-                if Version(installed) not in spec:
+                if not spec.contains(Version(installed), prereleases=True):
                     return False
             except InvalidVersion:
                 return False

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
 from matrix.catalog import CHECKS
 from matrix.client import CheckTimeout, LiveClient
@@ -107,10 +108,31 @@ class MatrixSession:
 
 
 _SESSION = pytest.StashKey[MatrixSession]()
+_NOT_APPLICABLE = pytest.StashKey[str]()
+
+
+def _not_applicable(item: pytest.Item, versions: dict[str, str | None]) -> str | None:
+    """The reason a check cannot apply here (a range of its ``applies`` marker fails), or None."""
+    marker = item.get_closest_marker("applies")
+    if marker is None:
+        return None
+    reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+    for dist, spec in marker.kwargs.items():
+        if dist == "reason":
+            continue
+        installed = versions.get(dist)
+        if installed is None or not SpecifierSet(spec).contains(installed, prereleases=True):
+            return f"{reason} (needs {dist} {spec}; here {installed or 'absent'})"
+    return None
 _DEVIATION = pytest.StashKey[Any]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "applies(reason, **ranges): the check applies only where each given version range "
+        "(flask=, werkzeug=, python=, ...) holds; elsewhere its cell is n/a with the reason",
+    )
     model = config.getoption("flask_model")
     if model is None:
         return
@@ -152,6 +174,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
         if check not in CHECKS:
             raise pytest.UsageError(f"{item.nodeid}: check {check!r} is not in matrix/catalog.py")
+        not_applicable = _not_applicable(item, state.versions)
+        if not_applicable is not None:
+            item.stash[_NOT_APPLICABLE] = not_applicable
+            item.add_marker(pytest.mark.skip(reason=f"n/a: {not_applicable}"))
+            continue
         deviation = state.expectations.lookup(check, state.model, state.versions)
         item.stash[_DEVIATION] = deviation
         if deviation is not None:
@@ -222,10 +249,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if state is None or check is None:
         return
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        outcome = _outcome(report, call)
+        outcome = "n/a" if _NOT_APPLICABLE in item.stash else _outcome(report, call)
         verdict = item.stash.get(_VERDICT, None)
         detail: dict[str, Any] = dict(verdict.detail) if verdict else {}
-        if call.excinfo is not None and outcome != "expected-fail":
+        if outcome == "n/a":
+            detail["message"] = item.stash[_NOT_APPLICABLE]
+        elif call.excinfo is not None and outcome != "expected-fail":
             detail["message"] = call.excinfo.exconly().splitlines()[0][:500]
         if outcome == "unexpected-pass":
             detail["message"] = "the documented deviation did not occur: the ideal holds"

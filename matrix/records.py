@@ -18,7 +18,9 @@ from typing import Any
 from matrix import __version__
 
 SCHEMA = "flask-context-matrix/record/1"
-OUTCOMES = ("pass", "expected-fail", "fail", "unexpected-pass", "timeout", "error", "skipped")
+OUTCOMES = (
+    "pass", "expected-fail", "fail", "unexpected-pass", "timeout", "error", "skipped", "n/a",
+)
 DISTRIBUTIONS = ("flask", "werkzeug", "greenlet", "gevent", "eventlet", "asgiref", "hypercorn")
 
 

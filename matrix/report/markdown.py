@@ -19,15 +19,18 @@ def render_markdown(table: Table) -> str:
         "the same app served over a socket, concurrent clients, one column per model.",
         "",
     ]
-    header = ["check"] + [
-        f"{c.model}<br>{c.server}" + ("" if c.complete else "<br>(incomplete)") for c in table.columns
-    ]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for check, title in table.rows:
-        row = [f"`{check}`: {_escape(title)}"]
-        row += [table.cell(check, c.environment).text for c in table.columns]
-        lines.append("| " + " | ".join(row) + " |")
-    lines += ["", "## Tested with", "", "| column | versions |", "|---|---|"]
+    for model, columns in table.by_model():
+        lines += [f"## {model} ({columns[0].server})", ""]
+        header = ["check"] + [
+            f"flask {c.flask}" + ("" if c.complete else " (incomplete)") for c in columns
+        ]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for check, title in table.rows:
+            row = [f"`{check}`: {_escape(title)}"]
+            row += [table.cell(check, c.environment).text for c in columns]
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+    lines += ["## Tested with", "", "| column | versions |", "|---|---|"]
     for column in table.columns:
         versions = ", ".join(f"{k} {v}" for k, v in column.runtime_versions.items() if v)
         lines.append(f"| {column.environment} | {versions} |")

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
 from matrix.catalog import CHECKS
 from matrix.models import MODELS
 from matrix.records import Record
@@ -22,6 +24,7 @@ SYMBOLS: dict[str, str] = {
     "timeout": "TIMEOUT",
     "error": "ERROR",
     "skipped": "–",  # noqa: RUF001 - an en dash on purpose: it reads as "nothing here"
+    "n/a": "n/a",
     "not-run": "·",
 }
 LEGEND: dict[str, str] = {
@@ -33,6 +36,7 @@ LEGEND: dict[str, str] = {
     "timeout": "the check did not finish within its bound; the server was restarted",
     "error": "the check itself crashed or the server failed",
     "skipped": "skipped",
+    "n/a": "the check cannot apply here (e.g. an API this Flask does not have yet); the note says why",
     "not-run": "no record for this cell",
 }
 RED = frozenset({"fail", "unexpected-pass", "timeout", "error"})
@@ -46,6 +50,10 @@ class Column:
     server: str
     versions: Mapping[str, str | None]
     complete: bool
+
+    @property
+    def flask(self) -> str:
+        return self.versions.get("flask") or "?"
 
     @property
     def runtime_versions(self) -> dict[str, str | None]:
@@ -93,6 +101,13 @@ class Table:
     def cell(self, check: str, environment: str) -> Cell:
         return self.cells.get((check, environment), Cell("not-run"))
 
+    def by_model(self) -> list[tuple[str, list[Column]]]:
+        """Columns grouped by model, in registry order, each group in Flask version order."""
+        groups: dict[str, list[Column]] = {}
+        for column in self.columns:
+            groups.setdefault(column.model, []).append(column)
+        return list(groups.items())
+
     @property
     def red(self) -> list[tuple[str, str]]:
         return [key for key, cell in self.cells.items() if cell.outcome in RED]
@@ -117,9 +132,14 @@ def _describe_value(value: Any) -> str:
     return f"= {value!r}"
 
 
-def _column_order(record: Record) -> tuple[int, str]:
+def _column_order(record: Record) -> tuple[int, Version, str]:
     order = list(MODELS)
-    return (order.index(record.model) if record.model in order else len(order), record.environment)
+    try:
+        flask = Version(record.versions.get("flask") or "0")
+    except InvalidVersion:
+        flask = Version("0")
+    model = order.index(record.model) if record.model in order else len(order)
+    return (model, flask, record.environment)
 
 
 def build_table(records: Sequence[Record]) -> Table:
@@ -150,6 +170,8 @@ def build_table(records: Sequence[Record]) -> Table:
             elif result.outcome in RED:
                 message = result.detail.get("message") or result.outcome
                 numbers.append(note(result.outcome, f"{result.check} under {record.environment}: {message}"))
+            elif result.outcome == "n/a":
+                numbers.append(note("n/a", str(result.detail.get("message", "not applicable"))))
             if result.outcome == "pass" and result.detail.get("overlap") is False:
                 numbers.append(
                     note(

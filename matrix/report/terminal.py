@@ -22,22 +22,21 @@ STYLES = {
 
 
 def render_terminal(table: Table, width: int = 120, color: bool = False) -> str:
-    grid = RichTable(title="Flask context compatibility", show_lines=False)
-    grid.add_column("check", no_wrap=True)
-    for column in table.columns:
-        flask = column.versions.get("flask") or "?"
-        grid.add_column(
-            f"{column.model}\n{column.server}\nflask {flask}" + ("" if column.complete else "\n(incomplete)"),
-            justify="center",
-        )
-    for check, _ in table.rows:
-        cells = [table.cell(check, c.environment) for c in table.columns]
-        grid.add_row(check, *[f"[{STYLES[c.outcome]}]{c.text}[/]" for c in cells])
     out = io.StringIO()
     console = Console(
         file=out, width=width, force_terminal=color, no_color=not color, highlight=False, soft_wrap=False
     )
-    console.print(grid)
+    for model, columns in table.by_model():
+        grid = RichTable(title=f"{model} ({columns[0].server})", title_justify="left")
+        grid.add_column("check", no_wrap=True)
+        for column in columns:
+            grid.add_column(
+                f"flask\n{column.flask}" + ("" if column.complete else "\n(incomplete)"), justify="center"
+            )
+        for check, _ in table.rows:
+            cells = [table.cell(check, c.environment) for c in columns]
+            grid.add_row(check, *[f"[{STYLES[c.outcome]}]{c.text}[/]" for c in cells])
+        console.print(grid)
     console.print(" ".join(f"{SYMBOLS[o]} {o}" for o in LEGEND), highlight=False)
     for footnote in table.footnotes:
         sources = f" ({', '.join(footnote.cite)})" if footnote.cite else ""
