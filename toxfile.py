@@ -18,7 +18,7 @@ from tox.plugin import impl
 from tox.report import HandledError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from matrix.axis import FlaskSpecError, load_axis, parse_flask_spec  # noqa: E402
+from matrix.axis import FlaskSpecError, load_axis, parse_flask_spec
 
 FLASK_FACTOR = re.compile(r"^flask(?P<major>\d)(?P<minor>\d+)$")
 

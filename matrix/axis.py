@@ -42,10 +42,12 @@ class Axis:
     pins: tuple[Pin, ...]
 
     def pins_for(self, version: Version | None) -> list[str]:
-        """The pins whose Flask range contains ``version`` (pre-releases included)."""
+        """The pins whose Flask range holds ``version``; a pre-release counts as its release
+        (3.2.0.dev0 as 3.2.0), since it already carries that release's changes."""
         if version is None:
             return []
-        return [r for pin in self.pins if pin.flask.contains(version, prereleases=True) for r in pin.requires]
+        release = Version(version.base_version)
+        return [r for pin in self.pins if release in pin.flask for r in pin.requires]
 
 
 def load_axis(path: Path = AXIS_PATH) -> Axis:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-
-import json
 from typing import Any
 
 from matrix.axis import FlaskSpecError, parse_flask_spec
@@ -17,12 +16,11 @@ from matrix.diff import DiffError, diff_tables, render_diff_markdown, render_dif
 from matrix.models import MODELS, UnknownModel, check_model_name
 from matrix.records import RecordError, read_records
 from matrix.report.jsonfile import SCHEMA as TABLE_SCHEMA
-from matrix.report.jsonfile import table_to_json
-from matrix.runner import RunError, project_root, run_matrix
-from matrix.report.jsonfile import render_json
+from matrix.report.jsonfile import render_json, table_to_json
 from matrix.report.markdown import render_markdown
 from matrix.report.table import build_table
 from matrix.report.terminal import render_terminal
+from matrix.runner import RunError, project_root, run_matrix
 
 
 class UsageFailure(Exception):
@@ -84,8 +82,9 @@ def load_side(path: Path) -> dict[str, Any]:
         raise UsageFailure(str(exc)) from None
 
 
-def _print_diff(old: dict[str, Any], new: dict[str, Any], labels: tuple[str, str],
-                markdown: Path | None) -> list[Any]:
+def _print_diff(
+    old: dict[str, Any], new: dict[str, Any], labels: tuple[str, str], markdown: Path | None
+) -> list[Any]:
     try:
         changes = diff_tables(old, new)
     except (DiffError, KeyError) as exc:
@@ -107,6 +106,36 @@ def cmd_diff(args: argparse.Namespace) -> int:
         )
         return 1
     return 1 if any(c.kind == "regression" for c in changes) else 0
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    """The regression gate: the regenerated table against the one committed at ``--baseline-ref``."""
+    import subprocess
+
+    root = project_root()
+    shown = subprocess.run(
+        ["git", "show", f"{args.baseline_ref}:{args.table.resolve().relative_to(root)}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if shown.returncode != 0:
+        raise UsageFailure(f"no baseline at {args.baseline_ref}: {shown.stderr.strip()}")
+    try:
+        baseline = json.loads(shown.stdout)
+    except json.JSONDecodeError as exc:
+        raise UsageFailure(f"baseline at {args.baseline_ref} is not JSON: {exc}") from None
+    changes = _print_diff(baseline, load_side(args.table), (args.baseline_ref, "this run"), None)
+    if changes:
+        print(
+            f"gate: {len(changes)} cell(s) changed against the baseline committed at "
+            f"{args.baseline_ref}. If intended, run `tox` and commit COMPATIBILITY.md and "
+            f"compatibility.json with the change that caused it."
+        )
+        return 1
+    print(f"gate: the table matches the baseline committed at {args.baseline_ref}")
+    return 0
 
 
 def _models(text: str) -> list[str]:
@@ -142,8 +171,12 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
     except RunError as exc:
         raise UsageFailure(str(exc)) from None
     print(f"== Flask {old_spec.label} -> {new_spec.label} ==")
-    changes = _print_diff(load_side(old_records), load_side(new_records),
-                          (f"Flask {old_spec.label}", f"Flask {new_spec.label}"), args.markdown)
+    changes = _print_diff(
+        load_side(old_records),
+        load_side(new_records),
+        (f"Flask {old_spec.label}", f"Flask {new_spec.label}"),
+        args.markdown,
+    )
     return 1 if any(c.kind == "regression" for c in changes) else 0
 
 
@@ -187,6 +220,10 @@ def parser() -> argparse.ArgumentParser:
     diff.add_argument("--markdown", type=Path, help="also write the changes as Markdown (PR comment)")
     diff.add_argument("--gate", action="store_true", help="exit 1 on any change (baseline gate)")
     diff.set_defaults(run=cmd_diff)
+    gate = sub.add_parser("gate", help="fail when the table changed against the committed baseline")
+    gate.add_argument("--baseline-ref", default="HEAD", help="git revision holding the baseline")
+    gate.add_argument("--table", type=Path, default=Path("compatibility.json"))
+    gate.set_defaults(run=cmd_gate)
     run = sub.add_parser("run", help="run the matrix on any Flask: version, wheel, folder or VCS")
     run.add_argument("--flask", required=True, help="3.1.1 | path/flask-X.whl | path/to/flask | git+URL")
     run.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all)")

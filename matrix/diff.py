@@ -49,7 +49,7 @@ class Change:
         return f"{old} -> {new}"
 
 
-def classify(old: Cell | None, new: Cell | None) -> str | None:
+def classify(old: Cell | None, new: Cell | None) -> str | None:  # noqa: PLR0911 - a table
     """The kind of change from ``old`` to ``new``, or None when nothing changed."""
     if old is None or new is None:
         return None if old == new else ("appeared" if old is None else "disappeared")
@@ -132,7 +132,5 @@ def render_diff_markdown(changes: list[Change], old_label: str, new_label: str) 
     lines = [head + f"{counts}.\n", "| change | check | column | outcome | note |", "|---|---|---|---|---|"]
     for change in changes:
         note = (change.new.explanation if change.new else "").replace("|", "\\|")[:300]
-        lines.append(
-            f"| {change.kind} | `{change.check}` | {change.column} | {change.transition} | {note} |"
-        )
+        lines.append(f"| {change.kind} | `{change.check}` | {change.column} | {change.transition} | {note} |")
     return "\n".join(lines) + "\n"

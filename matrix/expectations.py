@@ -51,7 +51,8 @@ class Scoped:
             if installed is None:
                 return False
             try:
-                if not spec.contains(Version(installed), prereleases=True):
+                # A pre-release counts as its release: a 3.2 dev build has 3.2's behaviour.
+                if Version(Version(installed).base_version) not in spec:
                     return False
             except InvalidVersion:
                 return False

@@ -124,6 +124,8 @@ def _not_applicable(item: pytest.Item, versions: dict[str, str | None]) -> str |
         if installed is None or not SpecifierSet(spec).contains(installed, prereleases=True):
             return f"{reason} (needs {dist} {spec}; here {installed or 'absent'})"
     return None
+
+
 _DEVIATION = pytest.StashKey[Any]()
 
 

@@ -19,7 +19,14 @@ from matrix import __version__
 
 SCHEMA = "flask-context-matrix/record/1"
 OUTCOMES = (
-    "pass", "expected-fail", "fail", "unexpected-pass", "timeout", "error", "skipped", "n/a",
+    "pass",
+    "expected-fail",
+    "fail",
+    "unexpected-pass",
+    "timeout",
+    "error",
+    "skipped",
+    "n/a",
 )
 DISTRIBUTIONS = ("flask", "werkzeug", "greenlet", "gevent", "eventlet", "asgiref", "hypercorn")
 

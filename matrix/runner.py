@@ -52,8 +52,15 @@ def run_matrix(spec: FlaskSpec, models: list[str], root: Path, side: str = "run"
     records.mkdir(parents=True, exist_ok=True)
     for stale in records.glob("*.json"):
         stale.unlink()
-    command = [sys.executable, "-m", "tox", "--workdir", str(folder / "tox"),
-               "-e", ",".join(f"custom-{m}" for m in models)]
+    command = [
+        sys.executable,
+        "-m",
+        "tox",
+        "--workdir",
+        str(folder / "tox"),
+        "-e",
+        ",".join(f"custom-{m}" for m in models),
+    ]
     if spec.kind != "version":
         command.append("--recreate")
     env = {**os.environ, "FLASK_SPEC": spec.source, "FLASK_MATRIX_RECORDS": str(records)}
@@ -61,7 +68,6 @@ def run_matrix(spec: FlaskSpec, models: list[str], root: Path, side: str = "run"
     subprocess.run(command, cwd=root, env=env, check=False)
     if not any(records.glob("*.json")):
         raise RunError(
-            f"Flask {spec.label}: no environment produced a record (did it install? see the "
-            f"tox output above)"
+            f"Flask {spec.label}: no environment produced a record (did it install? see the tox output above)"
         )
     return records

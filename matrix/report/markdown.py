@@ -21,9 +21,7 @@ def render_markdown(table: Table) -> str:
     ]
     for model, columns in table.by_model():
         lines += [f"## {model} ({columns[0].server})", ""]
-        header = ["check"] + [
-            f"flask {c.flask}" + ("" if c.complete else " (incomplete)") for c in columns
-        ]
+        header = ["check"] + [f"flask {c.flask}" + ("" if c.complete else " (incomplete)") for c in columns]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for check, title in table.rows:
             row = [f"`{check}`: {_escape(title)}"]

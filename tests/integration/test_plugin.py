@@ -112,3 +112,24 @@ def test_server_that_cannot_start_is_one_line(pytester: pytest.Pytester, tmp_pat
     result.stdout.fnmatch_lines(
         [f"*gevent: server for apps.faulty:create_broken_app failed to start*{tmp_path}/gevent.log*"]
     )
+
+
+def test_check_that_cannot_apply_is_na_with_its_reason(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """A check whose applies-range excludes this Flask is an n/a cell carrying the reason."""
+    pytester.makepyfile(
+        test_checks="""
+import pytest
+
+@pytest.mark.applies(flask=">=99", reason="uses an API Flask 99 adds")
+def test_teardown(live, verdict):
+    raise AssertionError("must not run")
+"""
+    )
+    record = tmp_path / "record.json"
+    result = pytester.runpytest_subprocess(
+        "--flask-model=threads", f"--flask-record={record}", f"--flask-logs={tmp_path}"
+    )
+    assert result.ret == pytest.ExitCode.OK
+    cell = outcomes(record)["teardown"]
+    assert cell["outcome"] == "n/a"
+    assert cell["detail"]["message"].startswith("uses an API Flask 99 adds (needs flask >=99; here ")

@@ -25,17 +25,21 @@ def flask_source_copy(folder: Path, alteration: str = "") -> Path:
     """A buildable copy of the installed Flask, with ``alteration`` appended to flask/ctx.py."""
     spec = importlib.util.find_spec("flask")
     assert spec is not None and spec.submodule_search_locations
-    shutil.copytree(spec.submodule_search_locations[0], folder / "src" / "flask",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        spec.submodule_search_locations[0],
+        folder / "src" / "flask",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     requires = [r for r in metadata.requires("flask") or [] if "extra ==" not in r]
-    (folder / "pyproject.toml").write_text(textwrap.dedent(f"""
+    (folder / "pyproject.toml").write_text(
+        textwrap.dedent(f"""
         [build-system]
         requires = ["setuptools>=69"]
         build-backend = "setuptools.build_meta"
 
         [project]
         name = "flask"
-        version = "{FLASK_VERSION}+{'altered' if alteration else 'rebuilt'}"
+        version = "{FLASK_VERSION}+{"altered" if alteration else "rebuilt"}"
         dependencies = {requires!r}
 
         [project.optional-dependencies]
@@ -43,7 +47,8 @@ def flask_source_copy(folder: Path, alteration: str = "") -> Path:
 
         [tool.setuptools.packages.find]
         where = ["src"]
-    """))
+    """)
+    )
     if alteration:
         with open(folder / "src" / "flask" / "ctx.py", "a") as ctx:
             ctx.write(textwrap.dedent(alteration))
@@ -52,9 +57,23 @@ def flask_source_copy(folder: Path, alteration: str = "") -> Path:
 
 def upgrade_check(old: str, new: str, markdown: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "matrix.cli", "upgrade-check", old, new, "--models", "threads",
-         "--markdown", str(markdown)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "matrix.cli",
+            "upgrade-check",
+            old,
+            new,
+            "--models",
+            "threads",
+            "--markdown",
+            str(markdown),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 
@@ -67,11 +86,14 @@ def changed_cells(markdown: Path) -> set[tuple[str, str, str]]:
 def test_altered_copy_current_request_context_regresses_exactly_its_cells(tmp_path: Path) -> None:
     """copy_current_request_context returning the function undecorated turns exactly the two
     copied-context cells into regressions, and the command exits 1."""
-    altered = flask_source_copy(tmp_path / "flask", alteration="""
+    altered = flask_source_copy(
+        tmp_path / "flask",
+        alteration="""
 
         def copy_current_request_context(f):  # altered for the test: no context is copied
             return f
-    """)
+    """,
+    )
     result = upgrade_check(FLASK_VERSION, str(altered), tmp_path / "diff.md")
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     assert changed_cells(tmp_path / "diff.md") == {

@@ -85,9 +85,10 @@ def test_pass_without_overlap_is_marked() -> None:
 def test_markdown_has_table_versions_legend_and_linked_notes() -> None:
     """COMPATIBILITY.md shows the cells, exact versions per column, the legend and linked notes."""
     text = render_markdown(build_table(RECORDS))
-    assert "| `bare_worker`: title of bare_worker | ✗ [2] | ✗ [2] | · |" in text
+    assert "## gevent (gevent server)\n\n| check | flask 3.1.3 |" in text
+    assert "| `bare_worker`: title of bare_worker | ✗ [2] |" in text
+    assert "## asgi (asgi server)\n\n| check | flask 3.1.3 (incomplete) |" in text
     assert "| gevent | python 3.11.7, flask 3.1.3, werkzeug 3.1.9, gevent 26.9.0, greenlet 3.5.6 |" in text
-    assert "asgi<br>asgi server<br>(incomplete)" in text
     assert "<https://github.com/python-greenlet/greenlet/blob/3.5.3/docs/contextvars.rst>" in text
     assert "- `✗` documented deviation" in text
 

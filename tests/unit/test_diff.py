@@ -1,0 +1,76 @@
+"""The diff classifies every kind of cell change and pairs columns sensibly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from matrix.diff import Cell, DiffError, classify, diff_tables, render_diff_markdown
+
+PASS, DOC, FAIL = Cell("pass", ""), Cell("expected-fail", "[note] raises X"), Cell("fail", "boom")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        (PASS, FAIL, "regression"),
+        (DOC, FAIL, "regression"),
+        (DOC, Cell("timeout", ""), "regression"),
+        (FAIL, Cell("error", ""), "changed"),
+        (DOC, Cell("unexpected-pass", ""), "unexpected-pass"),
+        (FAIL, PASS, "fixed"),
+        (DOC, PASS, "fixed"),
+        (PASS, DOC, "newly-documented"),
+        (DOC, Cell("expected-fail", "[note] raises Y"), "newly-documented"),
+        (None, PASS, "appeared"),
+        (PASS, None, "disappeared"),
+        (PASS, PASS, None),
+        (DOC, DOC, None),
+    ],
+)
+def test_classify(old: Cell | None, new: Cell | None, kind: str | None) -> None:
+    """Each old -> new outcome pair maps to exactly one kind of change (or none)."""
+    assert classify(old, new) == kind
+
+
+def table(*columns: tuple[str, str, str]) -> dict[str, Any]:
+    """A table from (environment, model, outcome of the one check 'teardown')."""
+    return {
+        "columns": [{"environment": env, "model": model} for env, model, _ in columns],
+        "cells": [
+            {"check": "teardown", "environment": env, "outcome": outcome, "notes": []}
+            for env, _, outcome in columns
+        ],
+        "footnotes": [],
+    }
+
+
+def test_pairs_by_environment_when_names_are_shared() -> None:
+    """A baseline against a fresh run of the same axis pairs flask31-gevent with flask31-gevent."""
+    old = table(("flask30-gevent", "gevent", "pass"), ("flask31-gevent", "gevent", "pass"))
+    new = table(("flask30-gevent", "gevent", "pass"), ("flask31-gevent", "gevent", "fail"))
+    (change,) = diff_tables(old, new)
+    assert (change.kind, change.column, change.transition) == ("regression", "flask31-gevent", "pass -> fail")
+
+
+def test_pairs_by_model_across_flask_versions() -> None:
+    """Flask A against Flask B (different environment names) pairs columns by model."""
+    (change,) = diff_tables(table(("a-gevent", "gevent", "fail")), table(("b-gevent", "gevent", "pass")))
+    assert (change.kind, change.column) == ("fixed", "gevent")
+
+
+def test_ambiguous_columns_are_refused() -> None:
+    """Several columns per model and no shared names cannot be paired: an error, not a guess."""
+    old = table(("a-gevent", "gevent", "pass"), ("b-gevent", "gevent", "pass"))
+    with pytest.raises(DiffError, match="several columns per model"):
+        diff_tables(old, table(("c-gevent", "gevent", "pass")))
+
+
+def test_markdown_lists_each_change_for_a_pull_request() -> None:
+    """The Markdown form has a count line and one table row per changed cell."""
+    changes = diff_tables(table(("x-threads", "threads", "pass")), table(("y-threads", "threads", "fail")))
+    text = render_diff_markdown(changes, "Flask 3.0.3", "Flask 3.1.3")
+    assert "### Flask context matrix: Flask 3.0.3 → Flask 3.1.3" in text
+    assert "1 regression." in text
+    assert "| regression | `teardown` | threads | pass -> fail |" in text
