@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from apps.observe import raised
 from apps.stores import GStore, MarkerStore
+from apps.areas import register_areas
 from apps.views import register_views
 from matrix.models.base import Workers
 
@@ -25,6 +26,7 @@ def create_app(workers: Workers, marker_store: MarkerStore | None = None) -> Fla
     app.secret_key = secrets.token_hex(32)
     app.extensions["matrix_workers"] = workers
     register_views(app, workers, marker_store or GStore())
+    register_areas(app, workers)
 
     @app.errorhandler(Exception)
     def report_exception(exc: Exception) -> Any:

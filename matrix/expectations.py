@@ -23,7 +23,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-DEFAULT_PATH = Path(__file__).with_name("expectations.toml")
+DEFAULT_PATH = Path(__file__).with_name("expectations")
+"""A folder of ``*.toml`` files (one per area), or one file."""
 VERSIONED = ("flask", "werkzeug", "greenlet", "gevent", "eventlet", "asgiref", "hypercorn")
 """Distributions a row may be keyed on, beside the model."""
 _KEYS = {"check", "models", "observed", "reason", "cite", *VERSIONED}
@@ -156,7 +157,17 @@ class Expectations:
 
 
 def load_expectations(path: Path = DEFAULT_PATH) -> Expectations:
-    """Parse and validate the file; raises ``ExpectationsError`` with one line on any problem."""
+    """Parse and validate a file or every ``*.toml`` in a folder; one line on any problem."""
+    if path.is_dir():
+        parts = [_load_file(p) for p in sorted(path.glob("*.toml"))]
+        return Expectations(
+            tuple(d for part in parts for d in part.deviations),
+            tuple(n for part in parts for n in part.notes),
+        )
+    return _load_file(path)
+
+
+def _load_file(path: Path) -> Expectations:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from matrix.catalog import CHECKS
+from matrix.catalog import AREA_OF, CHECKS
 from matrix.client import CheckTimeout, LiveClient
 from matrix.expectations import DEFAULT_PATH, Expectations, ExpectationsError, load_expectations
 from matrix.models import MODELS, UnknownModel, check_model_name
@@ -111,18 +111,20 @@ _SESSION = pytest.StashKey[MatrixSession]()
 _NOT_APPLICABLE = pytest.StashKey[str]()
 
 
-def _not_applicable(item: pytest.Item, versions: dict[str, str | None]) -> str | None:
-    """The reason a check cannot apply here (a range of its ``applies`` marker fails), or None."""
-    marker = item.get_closest_marker("applies")
-    if marker is None:
-        return None
-    reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
-    for dist, spec in marker.kwargs.items():
-        if dist == "reason":
-            continue
-        installed = versions.get(dist)
-        if installed is None or not SpecifierSet(spec).contains(installed, prereleases=True):
-            return f"{reason} (needs {dist} {spec}; here {installed or 'absent'})"
+def _not_applicable(item: pytest.Item, model: str, versions: dict[str, str | None]) -> str | None:
+    """The reason a check cannot apply here (its ``applies`` marker excludes this model or a
+    version range fails), or None. A family member may carry its own marker via ``pytest.param``."""
+    for marker in item.iter_markers("applies"):
+        reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+        models = marker.kwargs.get("models")
+        if models is not None and model not in models:
+            return f"{reason} (only under {', '.join(models)})"
+        for dist, spec in marker.kwargs.items():
+            if dist in ("reason", "models"):
+                continue
+            installed = versions.get(dist)
+            if installed is None or not SpecifierSet(spec).contains(installed, prereleases=True):
+                return f"{reason} (needs {dist} {spec}; here {installed or 'absent'})"
     return None
 
 
@@ -132,8 +134,9 @@ _DEVIATION = pytest.StashKey[Any]()
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "applies(reason, **ranges): the check applies only where each given version range "
-        "(flask=, werkzeug=, python=, ...) holds; elsewhere its cell is n/a with the reason",
+        "applies(reason, models=[...], **ranges): the check applies only under the given models "
+        "and where each version range (flask=, werkzeug=, python=, ...) holds; elsewhere its "
+        "cell is n/a with the reason",
     )
     model = config.getoption("flask_model")
     if model is None:
@@ -154,8 +157,11 @@ def check_id(item: pytest.Item) -> str | None:
     names = set(getattr(item, "fixturenames", ()))
     if not names & LIVE_FIXTURES:
         return None
-    name = getattr(item, "originalname", item.name)
-    return name.removeprefix("test_")
+    name = getattr(item, "originalname", item.name).removeprefix("test_")
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "variant" in callspec.params:
+        return f"{name}.{callspec.params['variant']}"
+    return name
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -176,7 +182,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
         if check not in CHECKS:
             raise pytest.UsageError(f"{item.nodeid}: check {check!r} is not in matrix/catalog.py")
-        not_applicable = _not_applicable(item, state.versions)
+        not_applicable = _not_applicable(item, state.model, state.versions)
         if not_applicable is not None:
             item.stash[_NOT_APPLICABLE] = not_applicable
             item.add_marker(pytest.mark.skip(reason=f"n/a: {not_applicable}"))
@@ -265,6 +271,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             CheckResult(
                 check=check,
                 title=CHECKS[check],
+                area=AREA_OF[check],
                 outcome=outcome,
                 duration=round(report.duration, 3),
                 detail=detail,

@@ -42,6 +42,8 @@ class CheckResult:
     outcome: str
     duration: float
     detail: dict[str, Any] = field(default_factory=dict)
+    area: str = ""
+    """The catalog area (table section) the check belongs to."""
     deviation: dict[str, Any] | None = None
     """The documented deviation row (observed, reason, cite, ranges) that applied, if any."""
     notes: list[dict[str, Any]] = field(default_factory=list)
@@ -117,6 +119,7 @@ def parse_record(data: Any, where: str) -> Record:
                 outcome=outcome,
                 duration=float(_require(raw, "duration", (int, float), where)),  # type: ignore[arg-type]
                 detail=_require(raw, "detail", dict, where),
+                area=str(raw.get("area", "")),
                 deviation=raw.get("deviation"),
                 notes=raw.get("notes", []),
             )

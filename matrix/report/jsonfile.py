@@ -25,7 +25,7 @@ def table_to_json(table: Table) -> dict[str, Any]:
             }
             for c in table.columns
         ],
-        "rows": [{"check": check, "title": title} for check, title in table.rows],
+        "rows": [{"check": r.check, "title": r.title, "area": r.area} for r in table.rows],
         "cells": [
             {
                 "check": check,
@@ -34,7 +34,7 @@ def table_to_json(table: Table) -> dict[str, Any]:
                 "notes": list(cell.notes),
                 "detail": dict(cell.detail),
             }
-            for check, _ in table.rows
+            for check, *_ in table.rows
             for c in table.columns
             for cell in [table.cell(check, c.environment)]
         ],

@@ -23,10 +23,13 @@ def render_markdown(table: Table) -> str:
         lines += [f"## {model} ({columns[0].server})", ""]
         header = ["check"] + [f"flask {c.flask}" + ("" if c.complete else " (incomplete)") for c in columns]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for check, title in table.rows:
-            row = [f"`{check}`: {_escape(title)}"]
-            row += [table.cell(check, c.environment).text for c in columns]
-            lines.append("| " + " | ".join(row) + " |")
+        for area, rows in table.sections():
+            if area:
+                lines.append(f"| **{_escape(area)}** |" + " |" * len(columns))
+            for check, title, _ in rows:
+                row = [f"`{check}`: {_escape(title)}"]
+                row += [table.cell(check, c.environment).text for c in columns]
+                lines.append("| " + " | ".join(row) + " |")
         lines.append("")
     lines += ["## Tested with", "", "| column | versions |", "|---|---|"]
     for column in table.columns:

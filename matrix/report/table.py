@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from packaging.version import InvalidVersion, Version
 
@@ -89,17 +89,30 @@ class Cell:
         return f"{SYMBOLS[self.outcome]}{' ' + marks if marks else ''}"
 
 
+class Row(NamedTuple):
+    check: str
+    title: str
+    area: str
+
+
 @dataclass(frozen=True)
 class Table:
     columns: tuple[Column, ...]
-    rows: tuple[tuple[str, str], ...]
-    """(check id, title) in catalog order."""
+    rows: tuple[Row, ...]
+    """In catalog order: areas in their order, checks in their area's order."""
     cells: Mapping[tuple[str, str], Cell]
     """(check id, environment) -> cell."""
     footnotes: tuple[Footnote, ...]
 
     def cell(self, check: str, environment: str) -> Cell:
         return self.cells.get((check, environment), Cell("not-run"))
+
+    def sections(self) -> list[tuple[str, list[Row]]]:
+        """Rows grouped by area, in order."""
+        groups: dict[str, list[Row]] = {}
+        for row in self.rows:
+            groups.setdefault(row.area, []).append(row)
+        return list(groups.items())
 
     def by_model(self) -> list[tuple[str, list[Column]]]:
         """Columns grouped by model, in registry order, each group in Flask version order."""
@@ -145,10 +158,10 @@ def _column_order(record: Record) -> tuple[int, Version, str]:
 def build_table(records: Sequence[Record]) -> Table:
     records = sorted(records, key=_column_order)
     columns = tuple(Column(r.environment, r.model, r.server, r.versions, r.complete) for r in records)
-    seen_checks = {c.check: c.title for r in records for c in r.checks}
-    # Catalog order; the titles the records carry (the run's own words for its rows).
-    rows = [(check, seen_checks[check]) for check in CHECKS if check in seen_checks]
-    rows += [(c, t) for c, t in seen_checks.items() if c not in CHECKS]
+    seen = {c.check: (c.title, c.area) for r in records for c in r.checks}
+    # Catalog order; the titles and areas the records carry (the run's own words for its rows).
+    rows = [Row(check, *seen[check]) for check in CHECKS if check in seen]
+    rows += [Row(c, *seen[c]) for c in seen if c not in CHECKS]
     notes: dict[tuple[str, str, tuple[str, ...]], int] = {}
 
     def note(kind: str, text: str, cite: tuple[str, ...] = ()) -> int:

@@ -33,9 +33,13 @@ def render_terminal(table: Table, width: int = 120, color: bool = False) -> str:
             grid.add_column(
                 f"flask\n{column.flask}" + ("" if column.complete else "\n(incomplete)"), justify="center"
             )
-        for check, _ in table.rows:
-            cells = [table.cell(check, c.environment) for c in columns]
-            grid.add_row(check, *[f"[{STYLES[c.outcome]}]{c.text}[/]" for c in cells])
+        for area, rows in table.sections():
+            if area:
+                grid.add_row(f"[bold]{area}[/]", *[""] * len(columns))
+            for row in rows:
+                cells = [table.cell(row.check, c.environment) for c in columns]
+                grid.add_row(f"  {row.check}", *[f"[{STYLES[c.outcome]}]{c.text}[/]" for c in cells])
+            grid.add_section()
         console.print(grid)
     console.print(" ".join(f"{SYMBOLS[o]} {o}" for o in LEGEND), highlight=False)
     for footnote in table.footnotes:
