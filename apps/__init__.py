@@ -12,9 +12,9 @@ from typing import Any
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from apps.areas import register_areas
 from apps.observe import raised
 from apps.stores import GStore, MarkerStore
-from apps.areas import register_areas
 from apps.views import register_views
 from matrix.models.base import Workers
 
