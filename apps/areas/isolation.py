@@ -1,0 +1,131 @@
+"""Isolation and concurrency: do requests overlap, do nested contexts stay apart while they
+interleave, and does a ContextVar a view never resets reach a later request?
+
+Every view reports what it saw (values, worker identities, gate counts); the checks judge.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextvars import ContextVar
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, request, session
+
+from apps.gate import Gate, GateRegistry
+from apps.observe import Observation, observe
+from apps.views import GATE_TIMEOUT, yield_a_few
+from matrix.models.base import Workers
+
+LEAK: ContextVar[str] = ContextVar("isolation_leak")
+"""Set by a view and deliberately never reset: what a later request sees of it is the check."""
+
+OTHER_APP_NAME = "isolation_other"
+NESTED_DEPTH = 3
+"""How deep the interleaved reads recurse; every level yields before and after going deeper."""
+
+
+def register(app: Flask, workers: Workers) -> None:
+    gates = GateRegistry(workers)
+    area = Blueprint("isolation", __name__, url_prefix="/isolation")
+    _overlap_views(area, workers, gates)
+    _nested_views(app, area, workers, gates)
+    _contextvar_views(area)
+    app.register_blueprint(area)
+
+
+def _overlap_views(area: Blueprint, workers: Workers, gates: GateRegistry) -> None:
+    @area.get("/overlap")
+    def overlap() -> Any:
+        """Hold at a gate until ``size`` requests are inside (bounded); report who ran this one."""
+        gate = gates.get(request.args["wave"], int(request.args["size"]), GATE_TIMEOUT)
+        gate.enter()
+        try:
+            # Under gevent/eventlet, patched threading.get_ident names the current greenlet.
+            ident = threading.get_ident()
+            yield_a_few(workers, 2)
+        finally:
+            gate.leave()
+        return {"ident": ident, "in_flight": gate.max_inside, "gate_broken": gate.broken}
+
+
+def _nested_views(app: Flask, area: Blueprint, workers: Workers, gates: GateRegistry) -> None:
+    other = Flask(OTHER_APP_NAME)
+
+    @area.before_request
+    def mark_g_before() -> None:
+        if request.endpoint == "isolation.nested":
+            g.before_marker = request.args["marker"]
+
+    @area.after_request
+    def echo_g_after(response: Response) -> Response:
+        """``g`` as after_request sees it, after all the view's yields, in a header."""
+        if request.endpoint == "isolation.nested":
+            response.headers["X-Isolation-G"] = f"{g.get('before_marker')}|{g.get('view_marker')}"
+        return response
+
+    def snapshot() -> Observation:
+        return observe(
+            lambda: {
+                "current_app": current_app.name,
+                "request": request.args.get("marker"),
+                "g_before": g.get("before_marker"),
+                "g_view": g.get("view_marker"),
+                "g_inner": g.get("inner_marker"),
+                "session": session.get("marker"),
+            }
+        )
+
+    def descend(depth: int) -> list[Observation]:
+        """Read before and after going one level deeper, yielding around every read."""
+        yield_a_few(workers, 1)
+        readings = [snapshot()]
+        if depth > 0:
+            readings += descend(depth - 1)
+        yield_a_few(workers, 1)
+        readings.append(snapshot())
+        return readings
+
+    @area.get("/nested")
+    def nested() -> Any:
+        """Read current_app, request, g and session at every level of a recursion that yields,
+        in three phases each entered together by all ``size`` requests: before, inside and after
+        a nested context (odd ``i``: another app's app context; even: a test_request_context)."""
+        marker, wave, size = request.args["marker"], request.args["wave"], int(request.args["size"])
+        g.view_marker = marker
+        session["marker"] = marker
+        first = gates.get(f"{wave}:before", size, GATE_TIMEOUT)
+
+        def phase(name: str) -> list[Observation]:
+            # A server that serialises requests breaks the first gate; the later ones then open
+            # at once instead of making the first request wait out each of them too.
+            gate = first if name == "before" else gates.get(f"{wave}:{name}", size, later_timeout(first))
+            gate.enter()
+            try:
+                return descend(NESTED_DEPTH)
+            finally:
+                gate.leave()
+
+        readings = {"before": phase("before")}
+        if int(request.args["i"]) % 2:
+            with other.app_context():
+                g.inner_marker = marker
+                readings["inside"] = phase("inside")
+        else:
+            with app.test_request_context(f"/?marker={marker}-inner"):
+                readings["inside"] = phase("inside")
+        readings["after"] = phase("after")
+        return {"readings": readings, "in_flight": first.max_inside, "gate_broken": first.broken}
+
+
+def _contextvar_views(area: Blueprint) -> None:
+    @area.get("/contextvar")
+    def contextvar() -> Any:
+        """Report the leak variable as this request finds it, then set it and never reset it."""
+        seen = LEAK.get(None)
+        LEAK.set(request.args["token"])
+        return {"seen": seen, "ident": threading.get_ident()}
+
+
+def later_timeout(first: Gate) -> float:
+    return 0.0 if first.broken else GATE_TIMEOUT

@@ -1,0 +1,179 @@
+"""Streaming: when teardown runs around a ``stream_with_context`` body, async views, disconnects.
+
+Every streamed response is wrapped in ``logged_body``, which records what its body raised and
+marks the token finished once the body (and everything ``stream_with_context`` does when it ends
+or is closed) is over; ``/streaming/log`` waits for that mark, bounded, then reports the events.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from flask import Flask, Response, g, has_app_context, request, stream_with_context
+
+from apps.areas.copied import without_addresses
+from apps.observe import observe, raised
+from apps.views import GATE_TIMEOUT, JOIN_TIMEOUT, yield_a_few
+from matrix.models.base import Event, Workers
+
+PADDING = 8192
+"""Bytes per chunk in the disconnect view: above eventlet.wsgi's 4096-byte write buffering, so
+chunk 1 reaches the client on its own."""
+CHUNKS_AFTER_RELEASE = 200
+"""Chunks the disconnect view tries to send after the client left; a server that notices the
+closed socket stops long before."""
+
+
+class StreamLog:
+    """Events per token (chunks, generator end, teardown calls), and events to wait on."""
+
+    def __init__(self, workers: Workers) -> None:
+        self._workers = workers
+        self._lock = threading.Lock()
+        self._events: dict[str, list[str]] = {}
+        self._flags: dict[tuple[str, str], Event] = {}
+
+    def add(self, token: str, event: str) -> None:
+        with self._lock:
+            self._events.setdefault(token, []).append(event)
+
+    def flag(self, token: str, name: str) -> Event:
+        with self._lock:
+            key = (token, name)
+            if key not in self._flags:
+                self._flags[key] = self._workers.event()
+            return self._flags[key]
+
+    def logged_body(self, token: str, body: Iterator[str]) -> Iterator[str]:
+        """Iterate ``body``; record what it raises; mark the token finished when all is over
+        (closing this generator closes ``body`` first, through ``yield from``)."""
+        try:
+            yield from body
+        except Exception as exc:
+            self.add(token, "raised " + json.dumps(without_addresses(raised(exc))))
+        finally:
+            self.flag(token, "finished").set()
+
+    def take(self, token: str, timeout: float) -> dict[str, Any]:
+        """Wait (bounded) until the token's body is over, then hand out and forget its events."""
+        finished = self.flag(token, "finished").wait(timeout)
+        with self._lock:
+            events = self._events.pop(token, [])
+            for key in [k for k in self._flags if k[0] == token]:
+                del self._flags[key]
+        return {"events": events, "finished": finished}
+
+
+def catch_escaping(wsgi_app: Callable[..., Iterable[bytes]], path: str) -> Callable[..., Iterable[bytes]]:
+    """Wrap ``wsgi_app`` so that, for ``path`` only, an exception escaping Flask's own
+    ``wsgi_app`` (e.g. from popping the request context) becomes a JSON 500 observation instead
+    of each server's own error page."""
+
+    def observed_wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != path:
+            return wsgi_app(environ, start_response)
+        try:
+            return wsgi_app(environ, start_response)
+        except Exception as exc:
+            body = json.dumps({"escaped_wsgi_app": without_addresses(raised(exc))}).encode()
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            start_response("500 INTERNAL SERVER ERROR", headers, sys.exc_info())
+            return [body]
+
+    return observed_wsgi_app
+
+
+def register(app: Flask, workers: Workers) -> None:
+    log = StreamLog(workers)
+    app.wsgi_app = catch_escaping(app.wsgi_app, "/streaming/async")  # type: ignore[method-assign]
+    _teardown_hooks(app, log)
+    _order_views(app, workers, log)
+    _disconnect_views(app, workers, log)
+
+
+def _teardown_hooks(app: Flask, log: StreamLog) -> None:
+    """teardown_request and teardown_appcontext calls, logged for requests that set a token."""
+
+    def log_teardown(name: str) -> None:
+        token = g.get("stream_token") if has_app_context() else None
+        if token is not None:
+            log.add(token, name)
+
+    @app.teardown_request
+    def stream_teardown_request(exc: BaseException | None) -> None:
+        log_teardown("teardown_request")
+
+    @app.teardown_appcontext
+    def stream_teardown_appcontext(exc: BaseException | None) -> None:
+        log_teardown("teardown_appcontext")
+
+
+def _order_views(app: Flask, workers: Workers, log: StreamLog) -> None:
+    """Three chunks through stream_with_context, from a sync and from an async view."""
+
+    def three_chunks(token: str) -> Iterator[str]:
+        try:
+            for i in range(1, 4):
+                yield_a_few(workers, 1)
+                log.add(token, f"chunk {i}")
+                yield json.dumps(without_addresses(observe(lambda: request.args["marker"]))) + "\n"
+        finally:
+            log.add(token, "generator finally")
+
+    @app.get("/streaming/order")
+    def streaming_order() -> Any:
+        """Three chunks through stream_with_context; the log shows where teardown ran."""
+        token = g.stream_token = request.args["token"]
+        log.add(token, "view")
+        body = stream_with_context(three_chunks(token))
+        return Response(log.logged_body(token, body), mimetype="application/x-ndjson")
+
+    @app.get("/streaming/async")
+    async def streaming_async() -> Any:
+        """The same stream, returned from an ``async def`` view."""
+        token = g.stream_token = request.args["token"]
+        log.add(token, "view")
+        body = stream_with_context(three_chunks(token))
+        return Response(log.logged_body(token, body), mimetype="application/x-ndjson")
+
+    @app.get("/streaming/log")
+    def streaming_log() -> Any:
+        """The token's events once its body is over; ``wait=0`` for a body that never ran."""
+        return log.take(request.args["token"], JOIN_TIMEOUT if request.args.get("wait") != "0" else 0)
+
+
+def _disconnect_views(app: Flask, workers: Workers, log: StreamLog) -> None:
+    """A stream whose client leaves after chunk 1."""
+
+    @app.get("/streaming/disconnect")
+    def streaming_disconnect() -> Any:
+        """Chunk 1, then wait (bounded) until the client has gone and released us, then try to
+        send many more chunks."""
+        token = g.stream_token = request.args["token"]
+        release = log.flag(token, "release")
+
+        def generate() -> Iterator[str]:
+            try:
+                yield json.dumps({"chunk": 1}).ljust(PADDING) + "\n"
+                log.add(token, "released" if release.wait(GATE_TIMEOUT) else "release timed out")
+                for _ in range(CHUNKS_AFTER_RELEASE):
+                    yield_a_few(workers, 1)
+                    yield "x" * PADDING + "\n"
+                log.add(token, "generator exhausted")
+            except GeneratorExit:
+                log.add(token, "GeneratorExit")
+                raise
+            finally:
+                log.add(token, "generator finally")
+
+        return Response(log.logged_body(token, stream_with_context(generate())), mimetype="text/plain")
+
+    @app.get("/streaming/disconnect/release")
+    def streaming_disconnect_release() -> Any:
+        token = request.args["token"]
+        log.flag(token, "release").set()
+        return log.take(token, JOIN_TIMEOUT)

@@ -1,0 +1,99 @@
+"""Streaming: teardown around a stream_with_context body, async views, a client that leaves."""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from typing import Any
+
+from matrix.client import CheckTimeout, LiveClient
+from matrix.verdict import Verdict
+
+MARKER = "streamed"
+ORDER_IDEAL = [
+    "view",
+    "chunk 1",
+    "chunk 2",
+    "chunk 3",
+    "generator finally",
+    "teardown_request",
+    "teardown_appcontext",
+]
+
+
+def stream(live: LiveClient, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read a three-chunk stream, then its server-side log (teardowns, errors). A 500 is the
+    JSON observation of what escaped Flask's wsgi_app; the body then never ran."""
+    token = uuid.uuid4().hex
+    status, body = live.request(path, {"token": token, "marker": MARKER})
+    if status != 200:
+        log = live.json("/streaming/log", {"token": token, "wait": 0})
+        return {"status": status, "chunks": [], **json.loads(body)}, log
+    chunks = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
+    log = live.json("/streaming/log", {"token": token})
+    return {"status": status, "chunks": chunks, "escaped_wsgi_app": None}, log
+
+
+def test_stream_teardown_order(live: LiveClient, verdict: Verdict) -> None:
+    """With stream_with_context, teardown_request then teardown_appcontext run once each, after
+    the generator's last chunk and its ``finally``."""
+    response, log = stream(live, "/streaming/order")
+    verdict.compare(
+        {"chunks": [{"value": MARKER}] * 3, "events": ORDER_IDEAL},
+        {"chunks": response["chunks"], "events": log["events"]},
+        status=response["status"],
+        finished=log["finished"],
+    )
+
+
+def test_stream_async_view(live: LiveClient, verdict: Verdict) -> None:
+    """A stream_with_context generator returned from an ``async def`` view reads request.args in
+    every chunk, and the body ends without an error."""
+    response, log = stream(live, "/streaming/async")
+    errors = [e for e in log["events"] if e.startswith("raised ")]
+    verdict.compare(
+        {"status": 200, "chunks": [{"value": MARKER}] * 3, "escaped_wsgi_app": None, "errors": []},
+        {**response, "errors": [json.loads(e.removeprefix("raised ")) for e in errors]},
+        events=log["events"],
+        finished=log["finished"],
+    )
+
+
+def read_first_chunk_and_leave(live: LiveClient, path: str) -> bytes:
+    """GET ``path``, read until the first chunk's line has arrived, then close the socket."""
+    host, port = live.base_url.removeprefix("http://").split(":")
+    head = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
+    received = b""
+    try:
+        with socket.create_connection((host, int(port)), timeout=live._remaining()) as sock:
+            sock.sendall(head.encode())
+            while b'{"chunk": 1}' not in received or not received.rstrip(b" ").endswith(b"\n"):
+                data = sock.recv(65536)
+                if not data:
+                    break
+                received += data
+                sock.settimeout(live._remaining())
+    except TimeoutError as exc:
+        raise CheckTimeout(f"{path}: first chunk not received within {live.timeout:g} s") from exc
+    return received
+
+
+def test_stream_client_disconnect(live: LiveClient, verdict: Verdict) -> None:
+    """When the client leaves after chunk 1, the server stops the stream: the generator is closed
+    (GeneratorExit) instead of run to its end, and teardown_request runs after its ``finally``."""
+    token = uuid.uuid4().hex
+    received = read_first_chunk_and_leave(live, f"/streaming/disconnect?token={token}")
+    log = live.json("/streaming/disconnect/release", {"token": token})
+    events: list[str] = log["events"]
+    after_finally = events[events.index("generator finally") :] if "generator finally" in events else []
+    verdict.compare(
+        {"generator_closed": True, "teardown_request_after_finally": True},
+        {
+            "generator_closed": "GeneratorExit" in events and "generator exhausted" not in events,
+            "teardown_request_after_finally": "teardown_request" in after_finally,
+        },
+        events=events,
+        finished=log["finished"],
+        first_chunk_received=b'{"chunk": 1}' in received,
+    )
