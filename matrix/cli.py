@@ -13,7 +13,7 @@ from typing import Any
 
 from matrix.axis import FlaskSpecError, parse_flask_spec
 from matrix.diff import DiffError, diff_tables, render_diff_markdown, render_diff_terminal
-from matrix.models import MODELS, UnknownModel, check_model_name
+from matrix.models import MODELS, SERVERS, UnknownModel, UnknownServer, check_model_name, servers_of
 from matrix.records import RecordError, read_records
 from matrix.report.jsonfile import SCHEMA as TABLE_SCHEMA
 from matrix.report.jsonfile import render_json, table_to_json
@@ -181,8 +181,9 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    for name, info in MODELS.items():
-        print(f"{name:10} {info.server}")
+    for name in MODELS:
+        for server in servers_of(name):
+            print(f"{name:10} {server:18} {SERVERS[server].label}")
     return 0
 
 
@@ -192,8 +193,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         check_model_name(args.model)
-        server = serve_in_subprocess(args.model, args.app, args.log)
-    except (UnknownModel, ServerStartError) as exc:
+        server = serve_in_subprocess(args.model, args.app, args.log, server=args.server)
+    except (UnknownModel, UnknownServer, ServerStartError) as exc:
         raise UsageFailure(str(exc)) from None
     print(f"{args.model}: {server.base_url} (log: {args.log}); Ctrl-C stops it", flush=True)
     try:
@@ -241,6 +242,7 @@ def parser() -> argparse.ArgumentParser:
     models.set_defaults(run=cmd_models)
     serve = sub.add_parser("serve", help="serve the app set under one model until Ctrl-C")
     serve.add_argument("--model", required=True, help=", ".join(MODELS))
+    serve.add_argument("--server", help="one of the model's servers (default: its first)")
     serve.add_argument("--app", default="apps:create_app")
     serve.add_argument("--log", type=Path, default=Path(".matrix/logs/serve.log"))
     serve.set_defaults(run=cmd_serve)

@@ -17,12 +17,20 @@ from packaging.specifiers import SpecifierSet
 from matrix.catalog import AREA_OF, CHECKS
 from matrix.client import CheckTimeout, LiveClient
 from matrix.expectations import DEFAULT_PATH, Expectations, ExpectationsError, load_expectations
-from matrix.models import MODELS, UnknownModel, check_model_name
+from matrix.models import (
+    MODELS,
+    SERVERS,
+    UnknownModel,
+    UnknownServer,
+    check_model_name,
+    check_server_names,
+    default_server,
+)
 from matrix.records import CheckResult, Record, installed_versions, write_record
 from matrix.server import LiveServer, ServerStartError, serve_in_subprocess
 from matrix.verdict import DocumentedDeviation, Verdict
 
-LIVE_FIXTURES = {"live", "verdict", "live_server", "flask_model"}
+LIVE_FIXTURES = {"live", "verdict", "live_server", "flask_server"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,10 +47,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="app factory taking the model's workers (default: %(default)s)",
     )
     group.addoption(
+        "--flask-server",
+        metavar="NAMES",
+        help="the model's servers to serve with: 'all' or a comma-separated list (default: the "
+        "model's first); `flask-matrix models` lists them",
+    )
+    group.addoption(
         "--flask-record",
         metavar="PATH",
         type=Path,
-        help="write this environment's outcomes to PATH (JSON, atomically)",
+        help="write the (one) server's outcomes to PATH (JSON, atomically)",
+    )
+    group.addoption(
+        "--flask-records",
+        metavar="DIR",
+        type=Path,
+        help="write one record per server to DIR/<environment>--<server>.json",
     )
     group.addoption(
         "--flask-environment", metavar="NAME", help="environment name in the record (default: the model name)"
@@ -70,41 +90,69 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+class ServerState:
+    """One server of the session's model: its record and its process (started lazily,
+    restarted after a timeout, stopped at the end of the session)."""
+
+    def __init__(self, session: MatrixSession, server: str) -> None:
+        self.session = session
+        self.name = server
+        info = SERVERS[server]
+        self.record = Record(
+            session.environment, session.model, server, session.versions, server_label=info.label
+        )
+        self.live: LiveServer | None = None
+        self.poisoned = False
+
+    def live_server(self) -> LiveServer:
+        if self.live is not None and (self.poisoned or not self.live.alive()):
+            self.live.stop()
+            self.live = None
+        if self.live is None:
+            log = self.session.logs / f"{self.session.environment}--{self.name}.log"
+            self.live = serve_in_subprocess(self.session.model, self.session.app, log, server=self.name)
+            self.poisoned = False
+        return self.live
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+    def save(self, complete: bool = False) -> None:
+        self.record.complete = complete
+        path = self.session.record_path(self.name)
+        if path is not None:
+            write_record(path, self.record)
+
+
 class MatrixSession:
-    """Per-session state: the model, its server (started lazily, restarted after a timeout)."""
+    """Per-session state: the model, its servers, the expectations, the installed versions."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.model: str = config.getoption("flask_model")
         self.app: str = config.getoption("flask_app")
         self.timeout: float = config.getoption("flask_check_timeout")
-        self.record_path: Path | None = config.getoption("flask_record")
         self.logs: Path = config.getoption("flask_logs")
         self.expectations: Expectations = load_expectations(config.getoption("flask_expectations"))
         self.versions = installed_versions()
-        environment = config.getoption("flask_environment") or self.model
-        self.record = Record(environment, self.model, MODELS[self.model].server, self.versions)
-        self.server: LiveServer | None = None
-        self.poisoned = False
+        self.environment: str = config.getoption("flask_environment") or self.model
+        names = check_server_names(self.model, config.getoption("flask_server") or default_server(self.model))
+        self._record_file: Path | None = config.getoption("flask_record")
+        self._record_dir: Path | None = config.getoption("flask_records")
+        if self._record_file is not None and len(names) > 1:
+            raise UnknownServer("--flask-record takes one server; use --flask-records DIR for several")
+        self.servers = {name: ServerState(self, name) for name in names}
 
-    @property
-    def cell_id(self) -> str:
+    def record_path(self, server: str) -> Path | None:
+        if self._record_file is not None:
+            return self._record_file
+        if self._record_dir is not None:
+            return self._record_dir / f"{self.environment}--{server}.json"
+        return None
+
+    def cell_id(self, server: str) -> str:
         flask = self.versions.get("flask") or "?"
-        return f"flask{'.'.join(flask.split('.')[:2])}-{self.model}"
-
-    def live_server(self) -> LiveServer:
-        if self.server is not None and (self.poisoned or not self.server.alive()):
-            self.server.stop()
-            self.server = None
-        if self.server is None:
-            log = self.logs / f"{self.record.environment}.log"
-            self.server = serve_in_subprocess(self.model, self.app, log)
-            self.poisoned = False
-        return self.server
-
-    def save(self, complete: bool = False) -> None:
-        self.record.complete = complete
-        if self.record_path is not None:
-            write_record(self.record_path, self.record)
+        return f"flask{'.'.join(flask.split('.')[:2])}-{self.model}-{server}"
 
 
 _SESSION = pytest.StashKey[MatrixSession]()
@@ -144,7 +192,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         check_model_name(model)
         config.stash[_SESSION] = MatrixSession(config)
-    except (UnknownModel, ExpectationsError) as exc:
+    except (UnknownModel, UnknownServer, ExpectationsError) as exc:
         raise pytest.UsageError(str(exc)) from None
 
 
@@ -166,8 +214,9 @@ def check_id(item: pytest.Item) -> str | None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = _session(metafunc.config)
-    if "flask_model" in metafunc.fixturenames and state is not None:
-        metafunc.parametrize("flask_model", [state.model], ids=[state.cell_id], scope="session")
+    if "flask_server" in metafunc.fixturenames and state is not None:
+        names = list(state.servers)
+        metafunc.parametrize("flask_server", names, ids=[state.cell_id(n) for n in names], scope="session")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -187,7 +236,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.stash[_NOT_APPLICABLE] = not_applicable
             item.add_marker(pytest.mark.skip(reason=f"n/a: {not_applicable}"))
             continue
-        deviation = state.expectations.lookup(check, state.model, state.versions)
+        server = _server_of(item)
+        deviation = state.expectations.lookup(check, state.model, state.versions, server)
         item.stash[_DEVIATION] = deviation
         if deviation is not None:
             item.add_marker(
@@ -195,29 +245,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
 
 
+def _server_of(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    return str(callspec.params["flask_server"]) if callspec is not None else ""
+
+
 @pytest.fixture(scope="session")
-def live_server(request: pytest.FixtureRequest, flask_model: str) -> Any:
-    """The app served under ``--flask-model`` in its own process, for the whole session."""
+def live_server(request: pytest.FixtureRequest, flask_server: str) -> Any:
+    """The app served under ``--flask-model`` by one of its servers, in its own process group,
+    once per session (pytest groups the checks by server)."""
     state = _session(request.config)
     if state is None:
         pytest.fail("live_server needs --flask-model")
+    server = state.servers[flask_server]
     try:
-        state.live_server()
+        server.live_server()
     except ServerStartError as exc:
         pytest.exit(str(exc), returncode=3)
-    yield state
-    if state.server is not None:
-        state.server.stop()
+    yield server
+    server.stop()
 
 
 @pytest.fixture
-def live(live_server: MatrixSession) -> LiveClient:
+def live(live_server: ServerState) -> LiveClient:
     """A client for the live server whose every call is bounded by the check's timeout."""
     try:
         server = live_server.live_server()
     except ServerStartError as exc:
         pytest.exit(str(exc), returncode=3)
-    return LiveClient(server.base_url, live_server.timeout)
+    return LiveClient(server.base_url, live_server.session.timeout)
 
 
 @pytest.fixture
@@ -267,7 +323,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if outcome == "unexpected-pass":
             detail["message"] = "the documented deviation did not occur: the ideal holds"
         deviation = item.stash.get(_DEVIATION, None)
-        state.record.checks.append(
+        server = state.servers[_server_of(item)]
+        notes = state.expectations.notes_for(check, state.model, state.versions, server.name)
+        server.record.checks.append(
             CheckResult(
                 check=check,
                 title=CHECKS[check],
@@ -276,12 +334,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 duration=round(report.duration, 3),
                 detail=detail,
                 deviation=deviation.as_dict() if deviation else None,
-                notes=[n.as_dict() for n in state.expectations.notes_for(check, state.model, state.versions)],
+                notes=[n.as_dict() for n in notes],
             )
         )
         if outcome == "timeout":
-            state.poisoned = True  # a hung server could hang every later check: start afresh
-        state.save()
+            server.poisoned = True  # a hung server could hang every later check: start afresh
+        server.save()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -289,7 +347,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state is None:
         return
     interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
-    state.save(complete=not interrupted and not session.shouldstop)
+    for server in state.servers.values():
+        server.save(complete=not interrupted and not session.shouldstop)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -297,4 +356,5 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if state is None:
         return []
     versions = ", ".join(f"{k} {v}" for k, v in state.versions.items() if v)
-    return [f"flask-context-matrix: model {state.model} ({MODELS[state.model].server}); {versions}"]
+    servers = ", ".join(SERVERS[s].label for s in state.servers)
+    return [f"flask-context-matrix: model {state.model} ({servers}); {versions}"]

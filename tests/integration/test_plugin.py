@@ -71,7 +71,7 @@ def test_outcomes_timeout_and_restart(pytester: pytest.Pytester, tmp_path: Path)
     }
     assert cells["teardown"]["duration"] < 10
     assert json.loads(record.read_text())["complete"] is True
-    assert (tmp_path / "threads.log").read_text().count("serving apps.faulty:create_app") == 2
+    assert (tmp_path / "threads--werkzeug.log").read_text().count("serving apps.faulty:create_app") == 2
 
 
 def test_unknown_model_is_one_usage_line(pytester: pytest.Pytester) -> None:
@@ -110,7 +110,9 @@ def test_server_that_cannot_start_is_one_line(pytester: pytest.Pytester, tmp_pat
     )
     assert result.ret not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
     result.stdout.fnmatch_lines(
-        [f"*gevent: server for apps.faulty:create_broken_app failed to start*{tmp_path}/gevent.log*"]
+        [
+            f"*gevent/pywsgi: server for apps.faulty:create_broken_app failed to start*{tmp_path}/gevent--pywsgi.log*"
+        ]
     )
 
 
