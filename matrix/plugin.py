@@ -16,7 +16,13 @@ from packaging.specifiers import SpecifierSet
 
 from matrix.catalog import AREA_OF, CHECKS
 from matrix.client import CheckTimeout, LiveClient
-from matrix.expectations import DEFAULT_PATH, Expectations, ExpectationsError, load_expectations
+from matrix.expectations import (
+    DEFAULT_PATH,
+    Deviation,
+    Expectations,
+    ExpectationsError,
+    load_expectations,
+)
 from matrix.models import (
     MODELS,
     SERVERS,
@@ -30,7 +36,7 @@ from matrix.records import CheckResult, Record, installed_versions, write_record
 from matrix.server import LiveServer, ServerStartError, serve_in_subprocess
 from matrix.verdict import DocumentedDeviation, Verdict
 
-LIVE_FIXTURES = {"live", "verdict", "live_server", "flask_server"}
+LIVE_FIXTURES = {"live", "verdict", "live_server", "flask_server", "flask_live_url"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -80,6 +86,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         default=30.0,
         help="bound on one check; past it the cell is 'timeout' (default: %(default)s)",
+    )
+    group.addoption(
+        "--flask-strict-catalog",
+        action="store_true",
+        help="refuse live tests whose id is not in the matrix's check catalog (the matrix's own "
+        "checks run with it; a project's own suite runs without, its rows named after its tests)",
     )
     group.addoption(
         "--flask-expectations",
@@ -179,7 +191,25 @@ def _not_applicable(item: pytest.Item, model: str, versions: dict[str, str | Non
 _DEVIATION = pytest.StashKey[Any]()
 
 
+def _expected_failure(item: pytest.Item, model: str, server: str) -> Deviation | None:
+    """A project's own ``flask_expect_fail(models=..., servers=..., reason=..., raises=...)``
+    marker as a deviation row, so it is a strict xfail and a footnote like the matrix's own."""
+    for marker in item.iter_markers("flask_expect_fail"):
+        models, servers = marker.kwargs.get("models", ()), marker.kwargs.get("servers", ())
+        if (models and model not in models) or (servers and server not in servers):
+            continue
+        reason = marker.kwargs.get("reason") or "expected to fail under this model"
+        item.add_marker(pytest.mark.xfail(reason=reason, strict=True, raises=marker.kwargs.get("raises")))
+        return Deviation(item.name, (model,), tuple(marker.kwargs.get("cite", ())), {}, reason=reason)
+    return None
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "flask_expect_fail(models=[...], servers=[...], reason=..., raises=..., cite=[...]): a "
+        "strict xfail under those models/servers (a documented failure in the table)",
+    )
     config.addinivalue_line(
         "markers",
         "applies(reason, models=[...], **ranges): the check applies only under the given models "
@@ -229,7 +259,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(
                 f"{item.nodeid} runs against a live server: pass --flask-model=NAME ({', '.join(MODELS)})"
             )
-        if check not in CHECKS:
+        if check not in CHECKS and item.config.getoption("flask_strict_catalog"):
             raise pytest.UsageError(f"{item.nodeid}: check {check!r} is not in matrix/catalog.py")
         not_applicable = _not_applicable(item, state.model, state.versions)
         if not_applicable is not None:
@@ -238,11 +268,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         server = _server_of(item)
         deviation = state.expectations.lookup(check, state.model, state.versions, server)
+        deviation = deviation or _expected_failure(item, state.model, server)
         item.stash[_DEVIATION] = deviation
-        if deviation is not None:
+        if deviation is not None and not item.get_closest_marker("flask_expect_fail"):
             item.add_marker(
                 pytest.mark.xfail(reason=deviation.reason, strict=True, raises=DocumentedDeviation)
             )
+
+
+def _docstring(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or item.name
+    return " ".join(doc.strip().split("\n\n")[0].split())
 
 
 def _server_of(item: pytest.Item) -> str:
@@ -274,6 +310,24 @@ def live(live_server: ServerState) -> LiveClient:
     except ServerStartError as exc:
         pytest.exit(str(exc), returncode=3)
     return LiveClient(server.base_url, live_server.session.timeout)
+
+
+@pytest.fixture
+def flask_live_url(live_server: ServerState) -> str:
+    """Base URL (http://127.0.0.1:PORT) of the app served under the chosen model and server."""
+    try:
+        return live_server.live_server().base_url
+    except ServerStartError as exc:
+        pytest.exit(str(exc), returncode=3)
+
+
+@pytest.fixture
+def flask_model(request: pytest.FixtureRequest) -> str:
+    """The concurrency model this session serves under (threads, gevent, eventlet, asgi)."""
+    state = _session(request.config)
+    if state is None:
+        pytest.fail("flask_model needs --flask-model")
+    return state.model
 
 
 @pytest.fixture
@@ -328,8 +382,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         server.record.checks.append(
             CheckResult(
                 check=check,
-                title=CHECKS[check],
-                area=AREA_OF[check],
+                title=CHECKS.get(check) or _docstring(item),
+                area=AREA_OF.get(check) or item.path.stem.removeprefix("test_"),
                 outcome=outcome,
                 duration=round(report.duration, 3),
                 detail=detail,

@@ -50,6 +50,20 @@ def load_factory(spec: str) -> object:
     return getattr(importlib.import_module(module_name), attribute)
 
 
+def build_app(factory: object, workers: object) -> object:
+    """Call the app factory with the model's workers if it takes an argument, else bare
+    (a project's own ``create_app()`` needs no worker primitives)."""
+    import inspect
+
+    if not callable(factory) or hasattr(factory, "wsgi_app"):
+        return factory  # already an app object (module:app)
+    try:
+        takes_workers = bool(inspect.signature(factory).parameters)
+    except (TypeError, ValueError):
+        takes_workers = False
+    return factory(workers) if takes_workers else factory()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m matrix.serve")
     parser.add_argument("--model", required=True, help=f"one of {', '.join(MODELS)}")
@@ -72,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         model = load_model(args.model)
         model.patch()  # before anything below imports Flask
         factory = load_factory(args.app)
-        app = factory(model.workers())  # type: ignore[operator]
+        app = build_app(factory, model.workers())
         serve = load_factory(server.target) if server.target else model.serve
     except (UnknownModel, UnknownServer, ModelUnavailable, ValueError) as exc:
         print(f"flask-matrix serve: {exc}", file=sys.stderr, flush=True)

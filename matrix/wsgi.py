@@ -16,7 +16,7 @@ from typing import Any
 from asgiref.wsgi import WsgiToAsgi
 
 from matrix.models import load_model
-from matrix.serve import load_factory
+from matrix.serve import build_app, load_factory
 
 try:
     _model, _factory = os.environ["FLASK_MATRIX_MODEL"], os.environ["FLASK_MATRIX_APP"]
@@ -25,7 +25,7 @@ except KeyError as missing:
         f"matrix.wsgi is loaded by servers started by matrix.serve ({missing} unset)"
     ) from None
 
-app: Any = load_factory(_factory)(load_model(_model).workers())  # type: ignore[operator]
+app: Any = build_app(load_factory(_factory), load_model(_model).workers())
 app_asgiref: Any = WsgiToAsgi(app)  # type: ignore[no-untyped-call]
 try:
     from a2wsgi import WSGIMiddleware

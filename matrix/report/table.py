@@ -191,7 +191,8 @@ def build_table(records: Sequence[Record]) -> Table:
                 numbers.append(
                     note(
                         "documented",
-                        f"Instead: {observed.rstrip('.')}. Why: {result.deviation['reason']}",
+                        (f"Instead: {observed.rstrip('.')}. " if observed else "")
+                        + f"Why: {result.deviation['reason']}",
                         tuple(result.deviation.get("cite", ())),
                     )
                 )
