@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import signal
+
 import pytest
 from packaging.specifiers import SpecifierSet
 
@@ -222,8 +224,14 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         check_model_name(model)
         config.stash[_SESSION] = MatrixSession(config)
+        # SIGTERM ends the run like Ctrl-C: servers stopped, records kept (marked incomplete).
+        signal.signal(signal.SIGTERM, _terminate)
     except (UnknownModel, UnknownServer, ExpectationsError) as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _session(config: pytest.Config) -> MatrixSession | None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from matrix.models import check_server_names, default_server
 
+DRIVER_ENV = "FLASK_MATRIX_DRIVER"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 
@@ -163,6 +164,9 @@ def serve_in_subprocess(
                 "--parent-pid",
                 str(os.getpid()),
             ],
+            # Inherited by everything the server starts (exec'd programs, forked workers), so any
+            # process a driver left behind can be found: see processes_of_driver().
+            env={**os.environ, DRIVER_ENV: str(os.getpid())},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -181,3 +185,23 @@ def serve_in_subprocess(
             f"{why} — log: {log_path}"
         )
     return live
+
+
+def processes_of_driver(driver_pid: int) -> list[int]:
+    """PIDs of live processes started for the driver ``driver_pid`` (Linux /proc; zombies excluded)."""
+    marker = f"{DRIVER_ENV}={driver_pid}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as environ:
+                if marker not in environ.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                if stat.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                    continue
+        except OSError:
+            continue
+        found.append(int(entry))
+    return found

@@ -114,13 +114,13 @@ SERVERS: dict[str, ServerInfo] = {
         "asgi",
         "hypercorn serving WSGI natively",
         "hypercorn",
-        program=("hypercorn", "--bind", "fd://{fd}", "matrix.wsgi:{app}"),
+        program=("hypercorn", "--workers", "0", "--bind", "fd://{fd}", "matrix.wsgi:{app}"),
     ),
     "hypercorn-a2wsgi": ServerInfo(
         "asgi",
         "hypercorn + a2wsgi WSGIMiddleware",
         "a2wsgi",
-        program=("hypercorn", "--bind", "fd://{fd}", "matrix.wsgi:{app}_a2wsgi"),
+        program=("hypercorn", "--workers", "0", "--bind", "fd://{fd}", "matrix.wsgi:{app}_a2wsgi"),
     ),
 }
 """Every server, grouped by model in table order; a model's first server is its default."""
