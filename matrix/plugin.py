@@ -8,10 +8,9 @@ The driving pytest process is never patched: the server runs in its own process
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
-
-import signal
 
 import pytest
 from packaging.specifiers import SpecifierSet
