@@ -31,6 +31,7 @@ def write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # a report to share, not mkstemp's private 0600
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
         os.replace(tmp, path)
@@ -51,6 +52,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         outputs.append((args.markdown, render_markdown(table)))
     if args.json:
         outputs.append((args.json, render_json(table)))
+    if getattr(args, "html", None):
+        from matrix.report.html import render_html
+
+        outputs.append((args.html, render_html(table)))
     for path, text in outputs:
         write_atomically(path, text)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -213,6 +218,7 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("records", nargs="+", type=Path, help="record files or folders of them")
     report.add_argument("--markdown", type=Path, help="write the Markdown table here")
     report.add_argument("--json", type=Path, help="write compatibility.json here")
+    report.add_argument("--html", type=Path, help="write the self-contained HTML report here")
     report.add_argument("--width", type=int, default=160, help="terminal width (default 160)")
     report.set_defaults(run=cmd_report)
     diff = sub.add_parser("diff", help="list the cells that changed between two runs")
