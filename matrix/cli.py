@@ -23,6 +23,9 @@ from matrix.report.terminal import render_terminal
 from matrix.runner import RunError, project_root, run_matrix
 
 
+DEFAULT_OUTPUT = {"markdown": "COMPATIBILITY.md", "json": "compatibility.json", "html": "compatibility.html"}
+
+
 class UsageFailure(Exception):
     """Bad input: printed as one line, exit 2."""
 
@@ -48,6 +51,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     table = build_table(records)
     # Render everything before writing anything, so a failure leaves the old files intact.
     outputs = []
+    fmt = getattr(args, "format", None)
+    if fmt:  # --format X [--output PATH]: the same renderers under their usual file names
+        setattr(args, fmt, args.output or Path(DEFAULT_OUTPUT[fmt]))
     if args.markdown:
         outputs.append((args.markdown, render_markdown(table)))
     if args.json:
@@ -219,6 +225,8 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--markdown", type=Path, help="write the Markdown table here")
     report.add_argument("--json", type=Path, help="write compatibility.json here")
     report.add_argument("--html", type=Path, help="write the self-contained HTML report here")
+    report.add_argument("--format", choices=list(DEFAULT_OUTPUT), help="write one format to --output")
+    report.add_argument("--output", type=Path, help="where --format writes (default: its usual name)")
     report.add_argument("--width", type=int, default=160, help="terminal width (default 160)")
     report.set_defaults(run=cmd_report)
     diff = sub.add_parser("diff", help="list the cells that changed between two runs")
