@@ -22,7 +22,6 @@ from matrix.report.table import build_table
 from matrix.report.terminal import render_terminal
 from matrix.runner import RunError, project_root, run_matrix
 
-
 DEFAULT_OUTPUT = {"markdown": "COMPATIBILITY.md", "json": "compatibility.json", "html": "compatibility.html"}
 
 
