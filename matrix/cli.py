@@ -14,11 +14,11 @@ from typing import Any
 from matrix.axis import FlaskSpecError, parse_flask_spec
 from matrix.diff import DiffError, diff_tables, render_diff_markdown, render_diff_terminal
 from matrix.models import MODELS, SERVERS, UnknownModel, UnknownServer, check_model_name, servers_of
-from matrix.records import RecordError, read_records
+from matrix.records import RecordError, read_records, write_record
 from matrix.report.jsonfile import SCHEMA as TABLE_SCHEMA
 from matrix.report.jsonfile import render_json, table_to_json
 from matrix.report.markdown import render_markdown
-from matrix.report.table import build_table
+from matrix.report.table import Table, build_table
 from matrix.report.terminal import render_terminal
 from matrix.runner import RunError, project_root, run_matrix
 
@@ -47,7 +47,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         records = read_records(args.records)
     except RecordError as exc:
         raise UsageFailure(str(exc)) from None
-    table = build_table(records)
+    return _report(build_table(records), args)
+
+
+def _report(table: Table, args: argparse.Namespace) -> int:
     # Render everything before writing anything, so a failure leaves the old files intact.
     outputs = []
     fmt = getattr(args, "format", None)
@@ -190,6 +193,45 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
     return 1 if any(c.kind == "regression" for c in changes) else 0
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Records from many machines (folders or files) -> one table, flaky cells marked."""
+    from matrix.merge import MergeError, merge_records
+
+    try:
+        merged = merge_records(read_records(args.records))
+    except (RecordError, MergeError) as exc:
+        raise UsageFailure(str(exc)) from None
+    if args.into:
+        for record in merged:
+            write_record(args.into / f"{record.environment}--{record.server}.json", record)
+    return _report(build_table(merged), args)
+
+
+def cmd_ci_github(args: argparse.Namespace) -> int:
+    """Write (or with --check, verify) the GitHub Actions workflow generated from tox's list."""
+    import subprocess
+
+    from matrix.ci import WORKFLOW_PATH, default_environments, github_workflow
+
+    root = project_root()
+    listed = subprocess.run(
+        [sys.executable, "-m", "tox", "l"], cwd=root, capture_output=True, text=True, check=False
+    )
+    environments = default_environments(listed.stdout)
+    if listed.returncode != 0 or not environments:
+        raise UsageFailure(f"cannot read tox's environment list: {listed.stderr.strip()[:200]}")
+    text, path = github_workflow(environments), root / WORKFLOW_PATH
+    if args.check:
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            print(f"{WORKFLOW_PATH} is out of date with tox.ini: run `flask-matrix ci github` and commit it")
+            return 1
+        print(f"{WORKFLOW_PATH} matches tox.ini ({len(environments)} environments)")
+        return 0
+    write_atomically(path, text)
+    print(f"wrote {WORKFLOW_PATH}: {len(environments)} jobs + the table job")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     for name in MODELS:
         for server in servers_of(name):
@@ -251,6 +293,19 @@ def parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all)")
     upgrade.add_argument("--markdown", type=Path, help="also write the diff as Markdown")
     upgrade.set_defaults(run=cmd_upgrade_check)
+    merge = sub.add_parser("merge", help="merge records from many machines into one table")
+    merge.add_argument("records", nargs="+", type=Path, help="record files or folders of them")
+    merge.add_argument("--into", type=Path, help="also write the merged records to this folder")
+    for name in ("markdown", "json", "html"):
+        merge.add_argument(f"--{name}", type=Path, help=f"write the {name} table here")
+    merge.add_argument("--format", choices=list(DEFAULT_OUTPUT), help="write one format to --output")
+    merge.add_argument("--output", type=Path)
+    merge.add_argument("--width", type=int, default=160)
+    merge.set_defaults(run=cmd_merge)
+    ci = sub.add_parser("ci", help="generate CI configuration from tox's environment list")
+    ci.add_argument("engine", choices=["github"], help="the CI engine")
+    ci.add_argument("--check", action="store_true", help="exit 1 if the committed file is out of date")
+    ci.set_defaults(run=cmd_ci_github)
     models = sub.add_parser("models", help="list the concurrency models")
     models.set_defaults(run=cmd_models)
     serve = sub.add_parser("serve", help="serve the app set under one model until Ctrl-C")

@@ -21,7 +21,7 @@ KINDS: dict[str, str] = {
     "appeared": "a cell the old run did not have",
     "disappeared": "a cell the new run does not have",
 }
-UNEXPECTED = frozenset({"fail", "timeout", "error"})
+UNEXPECTED = frozenset({"fail", "timeout", "error", "flaky"})
 FINE = frozenset({"pass", "expected-fail"})
 
 

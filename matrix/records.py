@@ -27,6 +27,7 @@ OUTCOMES = (
     "error",
     "skipped",
     "n/a",
+    "flaky",
 )
 DISTRIBUTIONS = (
     "flask",

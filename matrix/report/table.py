@@ -25,6 +25,7 @@ SYMBOLS: dict[str, str] = {
     "error": "ERROR",
     "skipped": "–",  # noqa: RUF001 - an en dash on purpose: it reads as "nothing here"
     "n/a": "n/a",
+    "flaky": "FLAKY",
     "not-run": "·",
 }
 LEGEND: dict[str, str] = {
@@ -36,10 +37,11 @@ LEGEND: dict[str, str] = {
     "timeout": "the check did not finish within its bound; the server was restarted",
     "error": "the check itself crashed or the server failed",
     "skipped": "skipped",
+    "flaky": "the same cell was reported with different outcomes (merged runs): not trustworthy",
     "n/a": "the check cannot apply here (e.g. an API this Flask does not have yet); the note says why",
     "not-run": "no record for this cell",
 }
-RED = frozenset({"fail", "unexpected-pass", "timeout", "error"})
+RED = frozenset({"fail", "unexpected-pass", "timeout", "error", "flaky"})
 VERSION_KEYS = ("python", "flask", "werkzeug")
 
 

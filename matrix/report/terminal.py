@@ -18,6 +18,8 @@ STYLES = {
     "error": "bold red",
     "skipped": "dim",
     "not-run": "dim",
+    "n/a": "dim",
+    "flaky": "bold red",
 }
 
 
