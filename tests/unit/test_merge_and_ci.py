@@ -46,7 +46,10 @@ def test_other_harness_versions_are_refused() -> None:
 
 def test_workflow_has_one_job_per_tox_environment() -> None:
     """The environments come from `tox l`'s default list (minus the report), one matrix entry each."""
-    listing = "default environments:\nflask31-threads -> x\nflask31-gevent  -> y\nreport -> z\n\nadditional environments:\ntests -> t\n"
+    listing = (
+        "default environments:\nflask31-threads -> x\nflask31-gevent  -> y\nreport -> z\n"
+        "\nadditional environments:\ntests -> t\n"
+    )
     envs = default_environments(listing)
     assert envs == ["flask31-threads", "flask31-gevent"]
     text = github_workflow(envs)
