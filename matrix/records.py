@@ -41,6 +41,7 @@ DISTRIBUTIONS = (
     "gunicorn",
     "uvicorn",
     "a2wsgi",
+    "blinker",
 )
 
 
