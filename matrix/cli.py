@@ -13,14 +13,16 @@ from typing import Any
 
 from matrix.axis import FlaskSpecError, parse_flask_spec
 from matrix.diff import DiffError, diff_tables, render_diff_markdown, render_diff_terminal
-from matrix.models import MODELS, UnknownModel, check_model_name
-from matrix.records import RecordError, read_records
+from matrix.models import MODELS, SERVERS, UnknownModel, UnknownServer, check_model_name, servers_of
+from matrix.records import RecordError, read_records, write_record
 from matrix.report.jsonfile import SCHEMA as TABLE_SCHEMA
 from matrix.report.jsonfile import render_json, table_to_json
 from matrix.report.markdown import render_markdown
-from matrix.report.table import build_table
+from matrix.report.table import Table, build_table
 from matrix.report.terminal import render_terminal
 from matrix.runner import RunError, project_root, run_matrix
+
+DEFAULT_OUTPUT = {"markdown": "COMPATIBILITY.md", "json": "compatibility.json", "html": "compatibility.html"}
 
 
 class UsageFailure(Exception):
@@ -31,6 +33,7 @@ def write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)  # a report to share, not mkstemp's private 0600
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
         os.replace(tmp, path)
@@ -44,13 +47,23 @@ def cmd_report(args: argparse.Namespace) -> int:
         records = read_records(args.records)
     except RecordError as exc:
         raise UsageFailure(str(exc)) from None
-    table = build_table(records)
+    return _report(build_table(records), args)
+
+
+def _report(table: Table, args: argparse.Namespace) -> int:
     # Render everything before writing anything, so a failure leaves the old files intact.
     outputs = []
+    fmt = getattr(args, "format", None)
+    if fmt:  # --format X [--output PATH]: the same renderers under their usual file names
+        setattr(args, fmt, args.output or Path(DEFAULT_OUTPUT[fmt]))
     if args.markdown:
         outputs.append((args.markdown, render_markdown(table)))
     if args.json:
         outputs.append((args.json, render_json(table)))
+    if getattr(args, "html", None):
+        from matrix.report.html import render_html
+
+        outputs.append((args.html, render_html(table)))
     for path, text in outputs:
         write_atomically(path, text)
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -180,9 +193,49 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
     return 1 if any(c.kind == "regression" for c in changes) else 0
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Records from many machines (folders or files) -> one table, flaky cells marked."""
+    from matrix.merge import MergeError, merge_records
+
+    try:
+        merged = merge_records(read_records(args.records))
+    except (RecordError, MergeError) as exc:
+        raise UsageFailure(str(exc)) from None
+    if args.into:
+        for record in merged:
+            write_record(args.into / f"{record.environment}--{record.server}.json", record)
+    return _report(build_table(merged), args)
+
+
+def cmd_ci_github(args: argparse.Namespace) -> int:
+    """Write (or with --check, verify) the GitHub Actions workflow generated from tox's list."""
+    import subprocess
+
+    from matrix.ci import WORKFLOW_PATH, default_environments, github_workflow
+
+    root = project_root()
+    listed = subprocess.run(
+        [sys.executable, "-m", "tox", "l"], cwd=root, capture_output=True, text=True, check=False
+    )
+    environments = default_environments(listed.stdout)
+    if listed.returncode != 0 or not environments:
+        raise UsageFailure(f"cannot read tox's environment list: {listed.stderr.strip()[:200]}")
+    text, path = github_workflow(environments), root / WORKFLOW_PATH
+    if args.check:
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            print(f"{WORKFLOW_PATH} is out of date with tox.ini: run `flask-matrix ci github` and commit it")
+            return 1
+        print(f"{WORKFLOW_PATH} matches tox.ini ({len(environments)} environments)")
+        return 0
+    write_atomically(path, text)
+    print(f"wrote {WORKFLOW_PATH}: {len(environments)} jobs + the table job")
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
-    for name, info in MODELS.items():
-        print(f"{name:10} {info.server}")
+    for name in MODELS:
+        for server in servers_of(name):
+            print(f"{name:10} {server:18} {SERVERS[server].label}")
     return 0
 
 
@@ -192,8 +245,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         check_model_name(args.model)
-        server = serve_in_subprocess(args.model, args.app, args.log)
-    except (UnknownModel, ServerStartError) as exc:
+        server = serve_in_subprocess(args.model, args.app, args.log, server=args.server)
+    except (UnknownModel, UnknownServer, ServerStartError) as exc:
         raise UsageFailure(str(exc)) from None
     print(f"{args.model}: {server.base_url} (log: {args.log}); Ctrl-C stops it", flush=True)
     try:
@@ -205,13 +258,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of subcommands
     root = argparse.ArgumentParser(prog="flask-matrix", description=__doc__)
     sub = root.add_subparsers(dest="command", required=True)
     report = sub.add_parser("report", help="render records as the compatibility table")
     report.add_argument("records", nargs="+", type=Path, help="record files or folders of them")
     report.add_argument("--markdown", type=Path, help="write the Markdown table here")
     report.add_argument("--json", type=Path, help="write compatibility.json here")
+    report.add_argument("--html", type=Path, help="write the self-contained HTML report here")
+    report.add_argument("--format", choices=list(DEFAULT_OUTPUT), help="write one format to --output")
+    report.add_argument("--output", type=Path, help="where --format writes (default: its usual name)")
     report.add_argument("--width", type=int, default=160, help="terminal width (default 160)")
     report.set_defaults(run=cmd_report)
     diff = sub.add_parser("diff", help="list the cells that changed between two runs")
@@ -237,10 +293,24 @@ def parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all)")
     upgrade.add_argument("--markdown", type=Path, help="also write the diff as Markdown")
     upgrade.set_defaults(run=cmd_upgrade_check)
+    merge = sub.add_parser("merge", help="merge records from many machines into one table")
+    merge.add_argument("records", nargs="+", type=Path, help="record files or folders of them")
+    merge.add_argument("--into", type=Path, help="also write the merged records to this folder")
+    for name in ("markdown", "json", "html"):
+        merge.add_argument(f"--{name}", type=Path, help=f"write the {name} table here")
+    merge.add_argument("--format", choices=list(DEFAULT_OUTPUT), help="write one format to --output")
+    merge.add_argument("--output", type=Path)
+    merge.add_argument("--width", type=int, default=160)
+    merge.set_defaults(run=cmd_merge)
+    ci = sub.add_parser("ci", help="generate CI configuration from tox's environment list")
+    ci.add_argument("engine", choices=["github"], help="the CI engine")
+    ci.add_argument("--check", action="store_true", help="exit 1 if the committed file is out of date")
+    ci.set_defaults(run=cmd_ci_github)
     models = sub.add_parser("models", help="list the concurrency models")
     models.set_defaults(run=cmd_models)
     serve = sub.add_parser("serve", help="serve the app set under one model until Ctrl-C")
     serve.add_argument("--model", required=True, help=", ".join(MODELS))
+    serve.add_argument("--server", help="one of the model's servers (default: its first)")
     serve.add_argument("--app", default="apps:create_app")
     serve.add_argument("--log", type=Path, default=Path(".matrix/logs/serve.log"))
     serve.set_defaults(run=cmd_serve)

@@ -2,7 +2,8 @@
 
 Both sides are the JSON form of the table (``compatibility.json``, or records rendered to it), so
 records and committed baselines compare the same way. Columns pair by environment name when the
-two runs share names (a baseline against a fresh run), else by model (Flask A against Flask B).
+two runs share names (a baseline against a fresh run), else by model and server (Flask A
+against Flask B).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ KINDS: dict[str, str] = {
     "appeared": "a cell the old run did not have",
     "disappeared": "a cell the new run does not have",
 }
-UNEXPECTED = frozenset({"fail", "timeout", "error"})
+UNEXPECTED = frozenset({"fail", "timeout", "error", "flaky"})
 FINE = frozenset({"pass", "expected-fail"})
 
 
@@ -66,31 +67,38 @@ def classify(old: Cell | None, new: Cell | None) -> str | None:  # noqa: PLR0911
     return "changed"
 
 
+def _key(column: Mapping[str, Any]) -> str:
+    """A column's identity in a table file (older files had one server per environment)."""
+    return str(column.get("key") or column["environment"])
+
+
 def _cells(table: Mapping[str, Any], pair_by: str) -> dict[tuple[str, str], Cell]:
     notes = {f["number"]: f["text"] for f in table["footnotes"]}
-    model_of = {c["environment"]: c["model"] for c in table["columns"]}
+    by_key = {_key(c): c for c in table["columns"]}
     cells = {}
     for cell in table["cells"]:
         if cell["outcome"] == "not-run":
             continue
-        column = cell["environment"] if pair_by == "environment" else model_of[cell["environment"]]
+        key = str(cell.get("column") or cell["environment"])
+        if pair_by == "model":
+            column = by_key[key]
+            key = f"{column['model']}/{column.get('server', '')}"
         text = " ".join(notes.get(n, "") for n in cell["notes"])
-        cells[(cell["check"], column)] = Cell(cell["outcome"], text)
+        cells[(cell["check"], key)] = Cell(cell["outcome"], text)
     return cells
 
 
 def pairing(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    """``environment`` if the runs share environment names, else ``model`` if that is unique."""
-    old_envs = {c["environment"] for c in old["columns"]}
-    new_envs = {c["environment"] for c in new["columns"]}
-    if old_envs & new_envs:
-        return "environment"
+    """``column`` if the runs share column keys (a baseline against a fresh run of the same
+    axis), else ``model`` (model and server) when each side has one Flask per server."""
+    if {_key(c) for c in old["columns"]} & {_key(c) for c in new["columns"]}:
+        return "column"
     for side, table in (("old", old), ("new", new)):
-        models = [c["model"] for c in table["columns"]]
-        if len(models) != len(set(models)):
+        pairs = [(c["model"], c.get("server", "")) for c in table["columns"]]
+        if len(pairs) != len(set(pairs)):
             raise DiffError(
-                f"cannot pair columns: the {side} run has several columns per model and no "
-                f"environment names in common with the other run"
+                f"cannot pair columns: the {side} run has several columns per model and server "
+                f"and no column names in common with the other run"
             )
     return "model"
 

@@ -16,7 +16,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from matrix.catalog import CHECKS
-from matrix.models import MODELS
+from matrix.models import MODELS, SERVERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,8 +27,8 @@ DEFAULT_PATH = Path(__file__).with_name("expectations")
 """A folder of ``*.toml`` files (one per area), or one file."""
 VERSIONED = ("flask", "werkzeug", "greenlet", "gevent", "eventlet", "asgiref", "hypercorn")
 """Distributions a row may be keyed on, beside the model."""
-_KEYS = {"check", "models", "observed", "reason", "cite", *VERSIONED}
-_NOTE_KEYS = {"check", "models", "text", "cite", *VERSIONED}
+_KEYS = {"check", "models", "servers", "observed", "reason", "cite", *VERSIONED}
+_NOTE_KEYS = {"check", "models", "servers", "text", "cite", *VERSIONED}
 
 
 class ExpectationsError(ValueError):
@@ -37,15 +37,19 @@ class ExpectationsError(ValueError):
 
 @dataclass(frozen=True)
 class Scoped:
-    """A row's scope: one check, some models, optional version ranges."""
+    """A row's scope: one check, some models (optionally some of their servers), version ranges."""
 
     check: str
     models: tuple[str, ...]
     cite: tuple[str, ...]
     ranges: Mapping[str, SpecifierSet]
+    servers: tuple[str, ...] = ()
+    """Empty: every server of the models."""
 
-    def applies(self, check: str, model: str, versions: Mapping[str, str | None]) -> bool:
+    def applies(self, check: str, model: str, versions: Mapping[str, str | None], server: str = "") -> bool:
         if check != self.check or model not in self.models:
+            return False
+        if self.servers and server not in self.servers:
             return False
         for dist, spec in self.ranges.items():
             installed = versions.get(dist)
@@ -113,7 +117,11 @@ def _scope(where: str, raw: Any, keys: set[str], required: tuple[str, ...]) -> S
                 raise ExpectationsError(
                     f"{where} ({check}): {dist} = {raw[dist]!r} is not a version range"
                 ) from None
-    return Scoped(check, tuple(models), tuple(cite), ranges)
+    servers = raw.get("servers", [])
+    known = [s for s, info in SERVERS.items() if info.model in models]
+    if not isinstance(servers, list) or not all(s in known for s in servers):
+        raise ExpectationsError(f"{where} ({check}): servers must be a list of {', '.join(known)}")
+    return Scoped(check, tuple(models), tuple(cite), ranges, tuple(servers))
 
 
 def _text(where: str, raw: dict[str, Any], key: str) -> str:
@@ -130,14 +138,22 @@ def _deviation(path: Path, index: int, raw: Any) -> Deviation:
     if not isinstance(observed, dict) or not observed:
         raise ExpectationsError(f"{where} ({scope.check}): observed must be a non-empty table")
     return Deviation(
-        scope.check, scope.models, scope.cite, scope.ranges, observed, _text(where, raw, "reason")
+        scope.check,
+        scope.models,
+        scope.cite,
+        scope.ranges,
+        scope.servers,
+        observed=observed,
+        reason=_text(where, raw, "reason"),
     )
 
 
 def _note(path: Path, index: int, raw: Any) -> Note:
     where = f"{path}: note #{index + 1}"
     scope = _scope(where, raw, _NOTE_KEYS, ("check", "models", "text", "cite"))
-    return Note(scope.check, scope.models, scope.cite, scope.ranges, _text(where, raw, "text"))
+    return Note(
+        scope.check, scope.models, scope.cite, scope.ranges, scope.servers, text=_text(where, raw, "text")
+    )
 
 
 @dataclass(frozen=True)
@@ -145,15 +161,19 @@ class Expectations:
     deviations: tuple[Deviation, ...]
     notes: tuple[Note, ...] = ()
 
-    def lookup(self, check: str, model: str, versions: Mapping[str, str | None]) -> Deviation | None:
+    def lookup(
+        self, check: str, model: str, versions: Mapping[str, str | None], server: str = ""
+    ) -> Deviation | None:
         """The one row that applies to this cell, or None; two rows applying is an error."""
-        found = [d for d in self.deviations if d.applies(check, model, versions)]
+        found = [d for d in self.deviations if d.applies(check, model, versions, server)]
         if len(found) > 1:
             raise ExpectationsError(f"{len(found)} deviations apply to {check} under {model}")
         return found[0] if found else None
 
-    def notes_for(self, check: str, model: str, versions: Mapping[str, str | None]) -> list[Note]:
-        return [n for n in self.notes if n.applies(check, model, versions)]
+    def notes_for(
+        self, check: str, model: str, versions: Mapping[str, str | None], server: str = ""
+    ) -> list[Note]:
+        return [n for n in self.notes if n.applies(check, model, versions, server)]
 
 
 def load_expectations(path: Path = DEFAULT_PATH) -> Expectations:

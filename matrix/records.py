@@ -27,8 +27,22 @@ OUTCOMES = (
     "error",
     "skipped",
     "n/a",
+    "flaky",
 )
-DISTRIBUTIONS = ("flask", "werkzeug", "greenlet", "gevent", "eventlet", "asgiref", "hypercorn")
+DISTRIBUTIONS = (
+    "flask",
+    "werkzeug",
+    "greenlet",
+    "gevent",
+    "eventlet",
+    "asgiref",
+    "hypercorn",
+    "waitress",
+    "gunicorn",
+    "uvicorn",
+    "a2wsgi",
+    "blinker",
+)
 
 
 class RecordError(ValueError):
@@ -58,6 +72,8 @@ class Record:
     versions: dict[str, str | None]
     checks: list[CheckResult] = field(default_factory=list)
     complete: bool = False
+    server_label: str = ""
+    """The server as shown in the table (``server`` is its registry name)."""
     harness: str = __version__
     schema: str = SCHEMA
 
@@ -131,6 +147,7 @@ def parse_record(data: Any, where: str) -> Record:
         versions=_require(data, "versions", dict, where),
         checks=checks,
         complete=bool(data.get("complete", False)),
+        server_label=str(data.get("server_label", "")),
         harness=_require(data, "harness", str, where),
     )
 

@@ -1,10 +1,11 @@
-"""The server process: patch the runtime FIRST, then import Flask and the app, serve, announce.
+"""The server process: patch the runtime FIRST, then import Flask and the app, then serve.
 
-Run as ``python -m matrix.serve --model NAME --app MODULE:FACTORY --announce-fd FD``. The bound
-port is written to ``FD`` as one line once the socket listens; anything else the server says goes
-to stdout/stderr, which the parent keeps in a log file. Only stdlib and ``matrix.models`` are
-imported before ``Model.patch()``: importing Flask, Werkzeug or the app first would capture the
-unpatched ``threading`` and ``socket`` modules.
+Run as ``python -m matrix.serve --model NAME --server NAME --app MODULE:FACTORY --fd FD``.
+The launcher has already bound 127.0.0.1 on an OS-picked port and listens on ``FD``; this process
+serves on it. Only stdlib and ``matrix.models`` are imported before ``Model.patch()``: importing
+Flask, Werkzeug or the app first would capture the unpatched ``threading`` and ``socket``.
+A server that is a real program (gunicorn, uvicorn, hypercorn's CLI) replaces this process via
+exec, keeping the socket and the die-with-parent request.
 """
 
 from __future__ import annotations
@@ -16,13 +17,24 @@ import os
 import signal
 import sys
 
-from matrix.models import MODELS, ModelUnavailable, UnknownModel, load_model
+from matrix.models import (
+    MODELS,
+    SERVERS,
+    ModelUnavailable,
+    UnknownModel,
+    UnknownServer,
+    check_server_names,
+    default_server,
+    load_model,
+)
 
 PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies, even if the parent was SIGKILLed."""
+    """Ask Linux to SIGKILL this process when its parent dies, even if the parent was SIGKILLed.
+
+    The request survives exec, so it also covers a program server's master process."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -38,31 +50,48 @@ def load_factory(spec: str) -> object:
     return getattr(importlib.import_module(module_name), attribute)
 
 
+def build_app(factory: object, workers: object) -> object:
+    """Call the app factory with the model's workers if it takes an argument, else bare
+    (a project's own ``create_app()`` needs no worker primitives)."""
+    import inspect
+
+    if not callable(factory) or hasattr(factory, "wsgi_app"):
+        return factory  # already an app object (module:app)
+    try:
+        takes_workers = bool(inspect.signature(factory).parameters)
+    except (TypeError, ValueError):
+        takes_workers = False
+    return factory(workers) if takes_workers else factory()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m matrix.serve")
     parser.add_argument("--model", required=True, help=f"one of {', '.join(MODELS)}")
+    parser.add_argument("--server", help="one of the model's servers (default: its first)")
     parser.add_argument("--app", default="apps:create_app", help="module:factory(workers)")
-    parser.add_argument("--announce-fd", type=int, help="write the bound port to this fd")
+    parser.add_argument("--fd", type=int, required=True, help="the listening socket to serve on")
     parser.add_argument("--parent-pid", type=int, help="exit when this process exits")
     args = parser.parse_args(argv)
     if args.parent_pid is not None:
         die_with_parent(args.parent_pid)
     try:
+        server_name = args.server or default_server(args.model)
+        check_server_names(args.model, server_name)
+        server = SERVERS[server_name]
+        print(f"serving {args.app} under {args.model} with {server.label}", flush=True)
+        if server.program:
+            os.environ.update(FLASK_MATRIX_MODEL=args.model, FLASK_MATRIX_APP=args.app)
+            program = [part.format(fd=args.fd, app="app") for part in server.program]
+            os.execv(sys.executable, [sys.executable, "-m", *program])
         model = load_model(args.model)
         model.patch()  # before anything below imports Flask
         factory = load_factory(args.app)
-        app = factory(model.workers())  # type: ignore[operator]
-    except (UnknownModel, ModelUnavailable, ValueError) as exc:
+        app = build_app(factory, model.workers())
+        serve = load_factory(server.target) if server.target else model.serve
+    except (UnknownModel, UnknownServer, ModelUnavailable, ValueError) as exc:
         print(f"flask-matrix serve: {exc}", file=sys.stderr, flush=True)
         return 2
-
-    def announce(port: int) -> None:
-        print(f"serving {args.app} under {model.name} ({model.server}) on 127.0.0.1:{port}", flush=True)
-        if args.announce_fd is not None:
-            os.write(args.announce_fd, f"{port}\n".encode())
-            os.close(args.announce_fd)
-
-    model.serve(app, "127.0.0.1", announce)
+    serve(app, args.fd)  # type: ignore[operator]
     return 0
 
 

@@ -1,16 +1,19 @@
-"""The parent side of a live server: start it in its own process, wait until ready, stop, reap.
+"""The parent side of a live server: bind the socket, start the server on it, wait, stop, reap.
 
-The server process is patched and served by ``matrix.serve``; this module never imports a model
-library, so the process driving the checks stays unpatched. Readiness is two events, each bounded:
-the child writes its bound port to a pipe (EOF first means it died), then ``/ready`` answers.
+The launcher binds 127.0.0.1 on an OS-picked port and hands the listening socket to the server
+process (``matrix.serve``), so the port is known up front and readiness is one event: the first
+``/ready`` request, queued in the socket's backlog until the server accepts it (no polling). The
+launcher closes its own copy at once, so a server that dies makes that request fail fast. This
+module never imports a model library: the process driving the checks stays unpatched.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
-import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,23 +21,31 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from matrix.models import check_model_name
+from matrix.models import check_server_names, default_server
 
+DRIVER_ENV = "FLASK_MATRIX_DRIVER"
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
 
 
 class ServerStartError(RuntimeError):
-    """The server did not come up; the message is one line naming the model and the log."""
+    """The server did not come up; the message is one line naming model, server and log."""
 
 
 class LiveServer:
-    """A running server process for one model and one app; ``stop()`` kills and reaps it."""
+    """A running server process (group) for one model, server and app; ``stop()`` reaps it."""
 
-    def __init__(
-        self, model: str, app: str, log_path: Path, process: subprocess.Popen[bytes], port: int
+    def __init__(  # noqa: PLR0917 - a plain record of the started process
+        self,
+        model: str,
+        server: str,
+        app: str,
+        log_path: Path,
+        process: subprocess.Popen[bytes],
+        port: int,
     ) -> None:
         self.model = model
+        self.server = server
         self.app = app
         self.log_path = log_path
         self.process = process
@@ -47,21 +58,35 @@ class LiveServer:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)  # the server and any workers it forked
+
     def stop(self) -> None:
-        """SIGTERM, then SIGKILL after ``STOP_TIMEOUT``; always reaps. Safe to call twice."""
+        """SIGTERM the process group, SIGKILL it after ``STOP_TIMEOUT``; always reaps. Idempotent."""
         _RUNNING.discard(self)
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self._signal_group(signal.SIGTERM)
             try:
                 self.process.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._signal_group(signal.SIGKILL)
                 self.process.wait()
+        self._signal_group(signal.SIGKILL)  # workers a program server left behind, if any
+        # Those orphans are reaped by init, not by us: wait (bounded) until the group is empty,
+        # so that "stopped" means no process of it is left.
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.01)
 
     def restart(self) -> LiveServer:
-        """Stop this server and start a fresh one for the same model and app (same log file)."""
+        """Stop this server and start a fresh one like it (same log file)."""
         self.stop()
-        return serve_in_subprocess(self.model, self.app, self.log_path)
+        return serve_in_subprocess(self.model, self.app, self.log_path, server=self.server)
 
 
 _RUNNING: set[LiveServer] = set()
@@ -82,45 +107,47 @@ def _last_line(path: Path) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def _read_port(fd: int, process: subprocess.Popen[bytes], deadline: float) -> int | None:
-    """Wait for the child's port line on ``fd``; None on EOF (the child died) or at the deadline."""
-    data = b""
-    while not data.endswith(b"\n"):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
-            return None
-        chunk = os.read(fd, 64)
-        if not chunk:
-            return None
-        data += chunk
-    return int(data)
+def _ready(url: str, process: subprocess.Popen[bytes], deadline: float) -> bool:
+    """One GET of ``url``, queued in the listening socket until the server accepts it.
 
-
-def _probe(url: str, deadline: float) -> bool:
-    """GET ``url`` until it answers 200 or the deadline passes."""
+    A refused or reset connection means nothing listens any more: the server died (then False at
+    once) or a program server is still handing its socket to a worker (then ask again).
+    """
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=max(0.1, deadline - time.monotonic())) as r:
-                if r.status == 200:
-                    return True
+            with urllib.request.urlopen(url, timeout=max(0.1, deadline - time.monotonic())):
+                return True
+        except urllib.error.HTTPError:
+            return True  # any HTTP answer means the app is served (a user's app has no /ready)
         except (urllib.error.URLError, OSError):
-            time.sleep(0.05)  # the socket listens already; this only covers a slow first request
+            if process.poll() is not None:
+                return False
+            time.sleep(0.02)
     return False
 
 
-def serve_in_subprocess(model: str, app: str, log_path: Path, timeout: float = START_TIMEOUT) -> LiveServer:
-    """Start ``app`` under ``model`` on 127.0.0.1 in a new process and return once it answers.
+def bind_loopback() -> socket.socket:
+    """A TCP socket listening on 127.0.0.1, on a port the OS picks."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    return sock
 
-    Raises ``UnknownModel`` for a name outside the registry and ``ServerStartError`` (one line,
-    with the log path) when the process dies, never announces its port, or never answers.
+
+def serve_in_subprocess(
+    model: str, app: str, log_path: Path, timeout: float = START_TIMEOUT, server: str | None = None
+) -> LiveServer:
+    """Serve ``app`` under ``model`` with ``server`` (default: the model's first) on 127.0.0.1 in
+    a new process group, and return once it answers ``/ready``.
+
+    Raises ``UnknownModel``/``UnknownServer`` for names outside the registry, before any process,
+    and ``ServerStartError`` (one line, with the log path) when the server dies or never answers.
     """
-    check_model_name(model)
+    server = server or default_server(model)
+    check_server_names(model, server)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    read_fd, write_fd = os.pipe()
-    with open(log_path, "ab") as log:
+    with bind_loopback() as sock, open(log_path, "ab") as log:
+        port = sock.getsockname()[1]
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -128,33 +155,53 @@ def serve_in_subprocess(model: str, app: str, log_path: Path, timeout: float = S
                 "matrix.serve",
                 "--model",
                 model,
+                "--server",
+                server,
                 "--app",
                 app,
-                "--announce-fd",
-                str(write_fd),
+                "--fd",
+                str(sock.fileno()),
                 "--parent-pid",
                 str(os.getpid()),
             ],
+            # Inherited by everything the server starts (exec'd programs, forked workers), so any
+            # process a driver left behind can be found: see processes_of_driver().
+            env={**os.environ, DRIVER_ENV: str(os.getpid())},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            pass_fds=(write_fd,),
-            # Own session: a terminal's Ctrl-C reaches the driver, which then stops us in order.
+            pass_fds=(sock.fileno(),),
+            # Own session and process group: a terminal's Ctrl-C reaches the driver, which then
+            # stops the group in order; stop() signals the whole group (forked workers too).
             start_new_session=True,
         )
-    os.close(write_fd)
-    deadline = time.monotonic() + timeout
-    try:
-        port = _read_port(read_fd, process, deadline)
-    finally:
-        os.close(read_fd)
-    server = LiveServer(model, app, log_path, process, port or 0)
-    _RUNNING.add(server)
-    if port is None or not _probe(f"{server.base_url}/ready", deadline):
-        server.stop()
+    live = LiveServer(model, server, app, log_path, process, port)
+    _RUNNING.add(live)
+    if not _ready(f"{live.base_url}/ready", process, time.monotonic() + timeout):
+        live.stop()
         why = _last_line(log_path) or f"no answer within {timeout:g} s"
-        code = process.returncode
         raise ServerStartError(
-            f"{model}: server for {app} failed to start (exit {code}): {why} — log: {log_path}"
+            f"{model}/{server}: server for {app} failed to start (exit {process.returncode}): "
+            f"{why} — log: {log_path}"
         )
-    return server
+    return live
+
+
+def processes_of_driver(driver_pid: int) -> list[int]:
+    """PIDs of live processes started for the driver ``driver_pid`` (Linux /proc; zombies excluded)."""
+    marker = f"{DRIVER_ENV}={driver_pid}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as environ:
+                if marker not in environ.read().split(b"\0"):
+                    continue
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                if stat.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                    continue
+        except OSError:
+            continue
+        found.append(int(entry))
+    return found

@@ -9,19 +9,18 @@ thread, the same primitive as the threads model.
 from __future__ import annotations
 
 import asyncio
-import socket
+from typing import Any
 
 from asgiref.wsgi import WsgiToAsgi
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from matrix.models.base import Announce, WSGIApp
+from matrix.models.base import WSGIApp
 from matrix.models.threads import ThreadWorkers
 
 
 class AsgiModel:
     name = "asgi"
-    server = "hypercorn + WsgiToAsgi"
 
     def patch(self) -> None:
         """asyncio needs no patching."""
@@ -29,19 +28,16 @@ class AsgiModel:
     def workers(self) -> ThreadWorkers:
         return ThreadWorkers()
 
-    def serve(self, app: WSGIApp, host: str, announce: Announce) -> None:
-        # Bind the socket ourselves so the OS-picked port is known before hypercorn starts;
-        # hypercorn adopts it through an fd:// bind.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, 0))
-        sock.listen(1024)
-        config = Config()
-        config.bind = [f"fd://{sock.fileno()}"]
-        config.backlog = 1024
-        config.accesslog = None
-        announce(sock.getsockname()[1])
-        asyncio.run(serve(WsgiToAsgi(app), config))  # type: ignore[no-untyped-call]
+    def serve(self, app: WSGIApp, fd: int) -> None:
+        serve_hypercorn(WsgiToAsgi(app), fd)  # type: ignore[no-untyped-call]
+
+
+def serve_hypercorn(asgi_app: Any, fd: int) -> None:
+    """hypercorn's asyncio worker on the listening socket ``fd`` (adopted through fd://)."""
+    config = Config()
+    config.bind = [f"fd://{fd}"]
+    config.accesslog = None
+    asyncio.run(serve(asgi_app, config))
 
 
 MODEL = AsgiModel()

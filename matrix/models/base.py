@@ -3,7 +3,8 @@
 A model is a runtime (OS threads, gevent, eventlet, asyncio). It knows three things:
 
 1. how to patch the runtime, which must happen before Flask or the app is imported;
-2. how to serve a WSGI app on 127.0.0.1, on a port the OS picks, announcing the bound port;
+2. how to serve a WSGI app on a listening socket it is handed (the launcher binds 127.0.0.1 on a
+   port the OS picks, so the port is known before the server starts and nothing else can bind);
 3. the worker primitives the app set uses (spawn, join, cooperative sleep, event), so that the
    apps never ask which model they run under.
 """
@@ -14,8 +15,6 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 WSGIApp = Callable[..., Any]
-Announce = Callable[[int], None]
-"""Called once with the bound port, after the socket listens and before serving starts."""
 
 
 class Event(Protocol):
@@ -52,16 +51,14 @@ class Model(Protocol):
     """A concurrency model: patch the runtime, serve an app, hand out worker primitives."""
 
     name: str
-    server: str
-    """The server that serves the app under this model, as shown in the table."""
 
     def patch(self) -> None:
         """Patch the runtime. Called first thing in the server process, before Flask is imported."""
 
     def workers(self) -> Workers: ...
 
-    def serve(self, app: WSGIApp, host: str, announce: Announce) -> None:
-        """Bind ``host`` on port 0, call ``announce(port)``, then serve until the process ends."""
+    def serve(self, app: WSGIApp, fd: int) -> None:
+        """Serve ``app`` with the model's default server on the listening socket ``fd``, forever."""
 
 
 class WorkerError(RuntimeError):

@@ -17,7 +17,7 @@ with warnings.catch_warnings():
     import eventlet.event
     import eventlet.wsgi
 
-from matrix.models.base import Announce, Event, WorkerError, WSGIApp
+from matrix.models.base import Event, WorkerError, WSGIApp
 
 
 class GreenThreadWorker:
@@ -54,7 +54,6 @@ class EventletWorkers:
 
 class EventletModel:
     name = "eventlet"
-    server = "eventlet.wsgi"
 
     def patch(self) -> None:
         eventlet.monkey_patch()
@@ -62,10 +61,10 @@ class EventletModel:
     def workers(self) -> EventletWorkers:
         return EventletWorkers()
 
-    def serve(self, app: WSGIApp, host: str, announce: Announce) -> None:
-        sock = eventlet.listen((host, 0), backlog=1024)
-        announce(sock.getsockname()[1])
-        eventlet.wsgi.server(sock, app, log_output=False)
+    def serve(self, app: WSGIApp, fd: int) -> None:
+        from eventlet.green import socket
+
+        eventlet.wsgi.server(socket.socket(fileno=fd), app, log_output=False)
 
 
 MODEL = EventletModel()

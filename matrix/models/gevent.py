@@ -14,7 +14,7 @@ from typing import Any
 import gevent
 import gevent.event
 
-from matrix.models.base import Announce, Event, WorkerError, WSGIApp
+from matrix.models.base import Event, WorkerError, WSGIApp
 
 
 class GreenletWorker:
@@ -46,7 +46,6 @@ class GeventWorkers:
 
 class GeventModel:
     name = "gevent"
-    server = "gevent.pywsgi"
 
     def patch(self) -> None:
         from gevent import monkey
@@ -56,15 +55,14 @@ class GeventModel:
     def workers(self) -> GeventWorkers:
         return GeventWorkers()
 
-    def serve(self, app: WSGIApp, host: str, announce: Announce) -> None:
+    def serve(self, app: WSGIApp, fd: int) -> None:
+        import socket  # gevent's cooperative socket module, once patched
+
         from gevent.pywsgi import WSGIServer
 
         # log=None: the access log would be the largest part of the server log and says nothing
         # the checks need; errors still go to the error log (stderr, kept in the log file).
-        server = WSGIServer((host, 0), app, log=None, backlog=1024)
-        server.start()
-        announce(server.server_port)
-        server.serve_forever()
+        WSGIServer(socket.socket(fileno=fd), app, log=None).serve_forever()
 
 
 MODEL = GeventModel()

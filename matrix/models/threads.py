@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from matrix.models.base import Announce, Event, WorkerError, WSGIApp
+from matrix.models.base import Event, WorkerError, WSGIApp
 
 
 class ThreadWorker:
@@ -57,7 +57,6 @@ class ThreadWorkers:
 
 class ThreadsModel:
     name = "threads"
-    server = "werkzeug threaded"
 
     def patch(self) -> None:
         """Threads need no patching."""
@@ -65,12 +64,11 @@ class ThreadsModel:
     def workers(self) -> ThreadWorkers:
         return ThreadWorkers()
 
-    def serve(self, app: WSGIApp, host: str, announce: Announce) -> None:
+    def serve(self, app: WSGIApp, fd: int) -> None:
         from werkzeug.serving import make_server
 
-        server = make_server(host, 0, app, threaded=True)
-        announce(server.socket.getsockname()[1])
-        server.serve_forever()
+        # host and port are read from the socket when fd is given.
+        make_server("127.0.0.1", 0, app, threaded=True, fd=fd).serve_forever()
 
 
 MODEL = ThreadsModel()

@@ -17,8 +17,10 @@ def table_to_json(table: Table) -> dict[str, Any]:
         "record_schema": RECORD_SCHEMA,
         "columns": [
             {
+                "key": c.key,
                 "environment": c.environment,
                 "model": c.model,
+                "server_label": c.server_label,
                 "server": c.server,
                 "versions": dict(c.versions),
                 "complete": c.complete,
@@ -29,6 +31,7 @@ def table_to_json(table: Table) -> dict[str, Any]:
         "cells": [
             {
                 "check": check,
+                "column": c.key,
                 "environment": c.environment,
                 "outcome": cell.outcome,
                 "notes": list(cell.notes),
@@ -36,7 +39,7 @@ def table_to_json(table: Table) -> dict[str, Any]:
             }
             for check, *_ in table.rows
             for c in table.columns
-            for cell in [table.cell(check, c.environment)]
+            for cell in [table.cell(check, c.key)]
         ],
         "footnotes": [
             {"number": f.number, "kind": f.kind, "text": f.text, "cite": list(f.cite)}

@@ -20,21 +20,23 @@ def render_markdown(table: Table) -> str:
         "",
     ]
     for model, columns in table.by_model():
-        lines += [f"## {model} ({columns[0].server})", ""]
-        header = ["check"] + [f"flask {c.flask}" + ("" if c.complete else " (incomplete)") for c in columns]
+        lines += [f"## {model}", ""]
+        header = ["check"] + [
+            f"{c.server_label}<br>flask {c.flask}" + ("" if c.complete else " (incomplete)") for c in columns
+        ]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for area, rows in table.sections():
             if area:
                 lines.append(f"| **{_escape(area)}** |" + " |" * len(columns))
             for check, title, _ in rows:
                 row = [f"`{check}`: {_escape(title)}"]
-                row += [table.cell(check, c.environment).text for c in columns]
+                row += [table.cell(check, c.key).text for c in columns]
                 lines.append("| " + " | ".join(row) + " |")
         lines.append("")
     lines += ["## Tested with", "", "| column | versions |", "|---|---|"]
     for column in table.columns:
         versions = ", ".join(f"{k} {v}" for k, v in column.runtime_versions.items() if v)
-        lines.append(f"| {column.environment} | {versions} |")
+        lines.append(f"| {column.key} | {versions} |")
     lines += ["", "## Legend", ""]
     lines += [f"- `{SYMBOLS[outcome]}` {text}" for outcome, text in LEGEND.items()]
     lines += ["- `[n]` see note n", "", "## Notes", ""]

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from packaging.version import InvalidVersion, Version
 
 from matrix.catalog import CHECKS
-from matrix.models import MODELS
+from matrix.models import MODELS, SERVERS
 from matrix.records import Record
 
 SYMBOLS: dict[str, str] = {
@@ -25,6 +25,7 @@ SYMBOLS: dict[str, str] = {
     "error": "ERROR",
     "skipped": "–",  # noqa: RUF001 - an en dash on purpose: it reads as "nothing here"
     "n/a": "n/a",
+    "flaky": "FLAKY",
     "not-run": "·",
 }
 LEGEND: dict[str, str] = {
@@ -36,10 +37,11 @@ LEGEND: dict[str, str] = {
     "timeout": "the check did not finish within its bound; the server was restarted",
     "error": "the check itself crashed or the server failed",
     "skipped": "skipped",
+    "flaky": "the same cell was reported with different outcomes (merged runs): not trustworthy",
     "n/a": "the check cannot apply here (e.g. an API this Flask does not have yet); the note says why",
     "not-run": "no record for this cell",
 }
-RED = frozenset({"fail", "unexpected-pass", "timeout", "error"})
+RED = frozenset({"fail", "unexpected-pass", "timeout", "error", "flaky"})
 VERSION_KEYS = ("python", "flask", "werkzeug")
 
 
@@ -48,8 +50,14 @@ class Column:
     environment: str
     model: str
     server: str
+    server_label: str
     versions: Mapping[str, str | None]
     complete: bool
+
+    @property
+    def key(self) -> str:
+        """The column's identity: environment and server (several servers share an environment)."""
+        return f"{self.environment}/{self.server}"
 
     @property
     def flask(self) -> str:
@@ -60,11 +68,16 @@ class Column:
         """Python, Flask, Werkzeug and the model's own runtime library (if not Werkzeug)."""
         keys = list(VERSION_KEYS)
         info = MODELS.get(self.model)
+        if info is not None and info.runtime not in keys:
+            keys.append(info.runtime)
+        if self.model in ("gevent", "eventlet"):
+            keys.append("greenlet")
+        server = SERVERS.get(self.server)
+        if server is not None and server.runtime not in keys:
+            keys.append(server.runtime)
         if self.model == "asgi":
-            keys += ["hypercorn", "asgiref"]
-        elif info is not None and info.runtime not in keys:
-            keys += [info.runtime, "greenlet"]
-        return {k: self.versions.get(k) for k in keys}
+            keys.append("asgiref")
+        return {k: self.versions.get(k) for k in dict.fromkeys(keys)}
 
 
 @dataclass(frozen=True)
@@ -101,11 +114,11 @@ class Table:
     rows: tuple[Row, ...]
     """In catalog order: areas in their order, checks in their area's order."""
     cells: Mapping[tuple[str, str], Cell]
-    """(check id, environment) -> cell."""
+    """(check id, column key) -> cell."""
     footnotes: tuple[Footnote, ...]
 
-    def cell(self, check: str, environment: str) -> Cell:
-        return self.cells.get((check, environment), Cell("not-run"))
+    def cell(self, check: str, column: str) -> Cell:
+        return self.cells.get((check, column), Cell("not-run"))
 
     def sections(self) -> list[tuple[str, list[Row]]]:
         """Rows grouped by area, in order."""
@@ -145,19 +158,23 @@ def _describe_value(value: Any) -> str:
     return f"= {value!r}"
 
 
-def _column_order(record: Record) -> tuple[int, Version, str]:
-    order = list(MODELS)
+def _column_order(record: Record) -> tuple[int, int, Version, str]:
+    models, servers = list(MODELS), list(SERVERS)
     try:
         flask = Version(record.versions.get("flask") or "0")
     except InvalidVersion:
         flask = Version("0")
-    model = order.index(record.model) if record.model in order else len(order)
-    return (model, flask, record.environment)
+    model = models.index(record.model) if record.model in models else len(models)
+    server = servers.index(record.server) if record.server in servers else len(servers)
+    return (model, server, flask, record.environment)
 
 
 def build_table(records: Sequence[Record]) -> Table:
     records = sorted(records, key=_column_order)
-    columns = tuple(Column(r.environment, r.model, r.server, r.versions, r.complete) for r in records)
+    columns = tuple(
+        Column(r.environment, r.model, r.server, r.server_label or r.server, r.versions, r.complete)
+        for r in records
+    )
     seen = {c.check: (c.title, c.area) for r in records for c in r.checks}
     # Catalog order; the titles and areas the records carry (the run's own words for its rows).
     rows = [Row(check, *seen[check]) for check in CHECKS if check in seen]
@@ -168,7 +185,7 @@ def build_table(records: Sequence[Record]) -> Table:
         return notes.setdefault((kind, text, cite), len(notes) + 1)
 
     cells: dict[tuple[str, str], Cell] = {}
-    for record in records:
+    for record, column in zip(records, columns, strict=True):
         for result in record.checks:
             numbers: list[int] = []
             if result.outcome == "expected-fail" and result.deviation:
@@ -176,13 +193,14 @@ def build_table(records: Sequence[Record]) -> Table:
                 numbers.append(
                     note(
                         "documented",
-                        f"Instead: {observed.rstrip('.')}. Why: {result.deviation['reason']}",
+                        (f"Instead: {observed.rstrip('.')}. " if observed else "")
+                        + f"Why: {result.deviation['reason']}",
                         tuple(result.deviation.get("cite", ())),
                     )
                 )
             elif result.outcome in RED:
                 message = result.detail.get("message") or result.outcome
-                numbers.append(note(result.outcome, f"{result.check} under {record.environment}: {message}"))
+                numbers.append(note(result.outcome, f"{result.check} under {column.key}: {message}"))
             elif result.outcome == "n/a":
                 numbers.append(note("n/a", str(result.detail.get("message", "not applicable"))))
             if result.outcome == "pass" and result.detail.get("overlap") is False:
@@ -196,7 +214,7 @@ def build_table(records: Sequence[Record]) -> Table:
                 )
             for extra in result.notes:
                 numbers.append(note("note", extra["text"], tuple(extra.get("cite", ()))))
-            cells[(result.check, record.environment)] = Cell(
+            cells[(result.check, column.key)] = Cell(
                 result.outcome, tuple(numbers), result.duration, result.detail
             )
     footnotes = tuple(Footnote(n, kind, text, cite) for (kind, text, cite), n in notes.items())

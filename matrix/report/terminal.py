@@ -18,6 +18,8 @@ STYLES = {
     "error": "bold red",
     "skipped": "dim",
     "not-run": "dim",
+    "n/a": "dim",
+    "flaky": "bold red",
 }
 
 
@@ -27,17 +29,18 @@ def render_terminal(table: Table, width: int = 120, color: bool = False) -> str:
         file=out, width=width, force_terminal=color, no_color=not color, highlight=False, soft_wrap=False
     )
     for model, columns in table.by_model():
-        grid = RichTable(title=f"{model} ({columns[0].server})", title_justify="left")
+        grid = RichTable(title=model, title_justify="left")
         grid.add_column("check", no_wrap=True)
         for column in columns:
             grid.add_column(
-                f"flask\n{column.flask}" + ("" if column.complete else "\n(incomplete)"), justify="center"
+                f"{column.server}\nflask {column.flask}" + ("" if column.complete else "\n(incomplete)"),
+                justify="center",
             )
         for area, rows in table.sections():
             if area:
                 grid.add_row(f"[bold]{area}[/]", *[""] * len(columns))
             for row in rows:
-                cells = [table.cell(row.check, c.environment) for c in columns]
+                cells = [table.cell(row.check, c.key) for c in columns]
                 grid.add_row(f"  {row.check}", *[f"[{STYLES[c.outcome]}]{c.text}[/]" for c in cells])
             grid.add_section()
         console.print(grid)

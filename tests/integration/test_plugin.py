@@ -71,7 +71,7 @@ def test_outcomes_timeout_and_restart(pytester: pytest.Pytester, tmp_path: Path)
     }
     assert cells["teardown"]["duration"] < 10
     assert json.loads(record.read_text())["complete"] is True
-    assert (tmp_path / "threads.log").read_text().count("serving apps.faulty:create_app") == 2
+    assert (tmp_path / "threads--werkzeug.log").read_text().count("serving apps.faulty:create_app") == 2
 
 
 def test_unknown_model_is_one_usage_line(pytester: pytest.Pytester) -> None:
@@ -109,9 +109,8 @@ def test_server_that_cannot_start_is_one_line(pytester: pytest.Pytester, tmp_pat
         f"--flask-logs={tmp_path}",
     )
     assert result.ret not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
-    result.stdout.fnmatch_lines(
-        [f"*gevent: server for apps.faulty:create_broken_app failed to start*{tmp_path}/gevent.log*"]
-    )
+    log = tmp_path / "gevent--pywsgi.log"
+    result.stdout.fnmatch_lines([f"*gevent/pywsgi: server for apps.faulty:create_broken_app failed*{log}*"])
 
 
 def test_check_that_cannot_apply_is_na_with_its_reason(pytester: pytest.Pytester, tmp_path: Path) -> None:

@@ -13,17 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from matrix.models import MODELS, UnknownModel
+from matrix.models import SERVERS, UnknownModel
 from matrix.server import ServerStartError, serve_in_subprocess
 from tests.integration.sockets import listening_addresses
 
 LOOPBACK_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
 
 
-@pytest.mark.parametrize("model", list(MODELS))
-def test_server_answers_on_loopback_only_and_is_reaped(model: str, tmp_path: Path) -> None:
-    """Each model's server answers /ready, listens on 127.0.0.1 alone, and stop() reaps it."""
-    server = serve_in_subprocess(model, "apps:create_app", tmp_path / f"{model}.log")
+@pytest.mark.parametrize(("model", "name"), [(info.model, name) for name, info in SERVERS.items()])
+def test_server_answers_on_loopback_only_and_is_reaped(model: str, name: str, tmp_path: Path) -> None:
+    """Every server answers /ready, listens on 127.0.0.1 alone, and stop() reaps its whole group."""
+    server = serve_in_subprocess(model, "apps:create_app", tmp_path / f"{model}.log", server=name)
     try:
         with urllib.request.urlopen(f"{server.base_url}/ready", timeout=10) as response:
             assert response.status == 200
@@ -31,7 +31,9 @@ def test_server_answers_on_loopback_only_and_is_reaped(model: str, tmp_path: Pat
     finally:
         server.stop()
     assert server.process.returncode is not None
-    assert f"under {model}" in (tmp_path / f"{model}.log").read_text()
+    assert f"under {model} with {SERVERS[name].label}" in (tmp_path / f"{model}.log").read_text()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(server.process.pid, 0)  # nothing of the group survives (forked workers included)
 
 
 def test_app_that_fails_to_import_is_one_line_with_the_log(tmp_path: Path) -> None:
@@ -41,7 +43,7 @@ def test_app_that_fails_to_import_is_one_line_with_the_log(tmp_path: Path) -> No
         serve_in_subprocess("threads", "apps.faulty:create_broken_app", log)
     message = str(info.value)
     assert "\n" not in message
-    assert message.startswith("threads: server for apps.faulty:create_broken_app failed to start")
+    assert message.startswith("threads/werkzeug: server for apps.faulty:create_broken_app failed to start")
     assert "missing_blueprint" in message and str(log) in message
 
 

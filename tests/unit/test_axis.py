@@ -21,9 +21,9 @@ def test_default_axis_is_every_minor_at_its_latest_patch() -> None:
 @pytest.mark.parametrize(
     ("version", "pins"),
     [
-        ("2.0.3", ["werkzeug>=2.0,<2.1"]),
-        ("2.2.5", ["werkzeug>=2.2,<2.3"]),
-        ("2.2.0rc1", ["werkzeug>=2.2,<2.3"]),
+        ("2.0.3", ["blinker>=1.4", "werkzeug>=2.0,<2.1"]),
+        ("2.2.5", ["blinker>=1.4", "werkzeug>=2.2,<2.3"]),
+        ("2.2.0rc1", ["blinker>=1.4", "werkzeug>=2.2,<2.3"]),
         ("3.1.3", []),
         ("3.2.0.dev0", []),
     ],
@@ -46,6 +46,7 @@ def test_source_folder_reads_its_version(tmp_path: Path) -> None:
     assert spec.kind == "folder" and spec.version == Version("2.2.6.dev0")
     assert spec.requirements(load_axis()) == [
         f"flask[async] @ {tmp_path.resolve().as_uri()}",
+        "blinker>=1.4",
         "werkzeug>=2.2,<2.3",
     ]
 

@@ -37,7 +37,7 @@ def test_classify(old: Cell | None, new: Cell | None, kind: str | None) -> None:
 def table(*columns: tuple[str, str, str]) -> dict[str, Any]:
     """A table from (environment, model, outcome of the one check 'teardown')."""
     return {
-        "columns": [{"environment": env, "model": model} for env, model, _ in columns],
+        "columns": [{"environment": env, "model": model, "server": "s"} for env, model, _ in columns],
         "cells": [
             {"check": "teardown", "environment": env, "outcome": outcome, "notes": []}
             for env, _, outcome in columns
@@ -57,7 +57,7 @@ def test_pairs_by_environment_when_names_are_shared() -> None:
 def test_pairs_by_model_across_flask_versions() -> None:
     """Flask A against Flask B (different environment names) pairs columns by model."""
     (change,) = diff_tables(table(("a-gevent", "gevent", "fail")), table(("b-gevent", "gevent", "pass")))
-    assert (change.kind, change.column) == ("fixed", "gevent")
+    assert (change.kind, change.column) == ("fixed", "gevent/s")
 
 
 def test_ambiguous_columns_are_refused() -> None:
@@ -73,4 +73,4 @@ def test_markdown_lists_each_change_for_a_pull_request() -> None:
     text = render_diff_markdown(changes, "Flask 3.0.3", "Flask 3.1.3")
     assert "### Flask context matrix: Flask 3.0.3 → Flask 3.1.3" in text
     assert "1 regression." in text
-    assert "| regression | `teardown` | threads | pass -> fail |" in text
+    assert "| regression | `teardown` | threads/s | pass -> fail |" in text

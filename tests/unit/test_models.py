@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from matrix.models import MODELS, UnknownModel, check_model_name, load_model
+from matrix.models import (
+    MODELS,
+    UnknownModel,
+    UnknownServer,
+    check_model_name,
+    check_server_names,
+    load_model,
+    servers_of,
+)
 
 
 def test_unknown_model_lists_valid_names() -> None:
@@ -22,4 +30,12 @@ def test_registry_order_is_table_order() -> None:
 def test_threads_model_loads_without_patching() -> None:
     """Loading the threads model imports nothing that patches the runtime."""
     model = load_model("threads")
-    assert (model.name, model.server) == ("threads", MODELS["threads"].server)
+    assert model.name == "threads"
+
+
+def test_every_model_has_servers_and_the_first_is_its_default() -> None:
+    """Servers group under their model; unknown or foreign server names are one clear line."""
+    assert servers_of("gevent") == ["pywsgi", "gunicorn-gevent"]
+    assert check_server_names("threads", "all") == ["werkzeug", "waitress", "gunicorn-gthread"]
+    with pytest.raises(UnknownServer, match="unknown server 'pywsgi' for model 'threads'"):
+        check_server_names("threads", "pywsgi")

@@ -30,7 +30,10 @@ def record(model: str, *results: CheckResult, complete: bool = True) -> Record:
         "gevent": "26.9.0",
         "greenlet": "3.5.6",
     }
-    return Record(model, model, f"{model} server", versions, list(results), complete=complete)
+    server = {"threads": "werkzeug", "gevent": "pywsgi", "asgi": "hypercorn-asgiref"}[model]
+    return Record(
+        model, model, server, versions, list(results), complete=complete, server_label=f"{model} server"
+    )
 
 
 def result(check: str, outcome: str, **kw: object) -> CheckResult:
@@ -58,14 +61,17 @@ def test_columns_follow_the_registry_and_missing_cells_are_not_run() -> None:
     """Columns come in registry order; a check with no record in a column is 'not-run'."""
     table = build_table(RECORDS)
     assert [c.model for c in table.columns] == ["threads", "gevent", "asgi"]
-    assert table.cell("bare_worker", "asgi").outcome == "not-run"
-    assert table.red == [("isolation", "asgi")]
+    assert table.cell("bare_worker", "asgi/hypercorn-asgiref").outcome == "not-run"
+    assert table.red == [("isolation", "asgi/hypercorn-asgiref")]
 
 
 def test_one_footnote_per_distinct_explanation() -> None:
     """The same documented deviation in two columns is one numbered note, cited."""
     table = build_table(RECORDS)
-    assert table.cell("bare_worker", "threads").notes == table.cell("bare_worker", "gevent").notes
+    assert (
+        table.cell("bare_worker", "threads/werkzeug").notes
+        == table.cell("bare_worker", "gevent/pywsgi").notes
+    )
     documented = [f for f in table.footnotes if f.kind == "documented"]
     assert len(documented) == 1
     assert documented[0].text.startswith(
@@ -77,18 +83,21 @@ def test_one_footnote_per_distinct_explanation() -> None:
 def test_pass_without_overlap_is_marked() -> None:
     """A pass whose detail says the requests never overlapped carries a no-overlap note."""
     table = build_table(RECORDS)
-    (note,) = table.cell("isolation", "threads").notes
+    (note,) = table.cell("isolation", "threads/werkzeug").notes
     assert table.footnotes[note - 1].kind == "no-overlap"
-    assert table.cell("isolation", "gevent").notes == ()
+    assert table.cell("isolation", "gevent/pywsgi").notes == ()
 
 
 def test_markdown_has_table_versions_legend_and_linked_notes() -> None:
     """COMPATIBILITY.md shows the cells, exact versions per column, the legend and linked notes."""
     text = render_markdown(build_table(RECORDS))
-    assert "## gevent (gevent server)\n\n| check | flask 3.1.3 |" in text
+    assert "## gevent\n\n| check | gevent server<br>flask 3.1.3 |" in text
     assert "| `bare_worker`: title of bare_worker | ✗ [2] |" in text
-    assert "## asgi (asgi server)\n\n| check | flask 3.1.3 (incomplete) |" in text
-    assert "| gevent | python 3.11.7, flask 3.1.3, werkzeug 3.1.9, gevent 26.9.0, greenlet 3.5.6 |" in text
+    assert "## asgi\n\n| check | asgi server<br>flask 3.1.3 (incomplete) |" in text
+    assert (
+        "| gevent/pywsgi | python 3.11.7, flask 3.1.3, werkzeug 3.1.9, gevent 26.9.0, greenlet 3.5.6 |"
+        in text
+    )
     assert "<https://github.com/python-greenlet/greenlet/blob/3.5.3/docs/contextvars.rst>" in text
     assert "- `✗` documented deviation" in text
 
@@ -97,11 +106,15 @@ def test_json_and_terminal_agree_with_markdown() -> None:
     """compatibility.json and the terminal table carry the same outcomes and note numbers."""
     table = build_table(RECORDS)
     data = table_to_json(table)
-    cells = {(c["check"], c["environment"]): (c["outcome"], c["notes"]) for c in data["cells"]}
-    assert cells[("bare_worker", "gevent")] == ("expected-fail", [2])
-    assert cells[("isolation", "asgi")] == ("fail", [3])
+    cells = {(c["check"], c["column"]): (c["outcome"], c["notes"]) for c in data["cells"]}
+    assert cells[("bare_worker", "gevent/pywsgi")] == ("expected-fail", [2])
+    assert cells[("isolation", "asgi/hypercorn-asgiref")] == ("fail", [3])
     terminal = render_terminal(table, width=200)
-    assert "✗ [2]" in terminal and "FAIL [3]" in terminal and "[3] isolation under asgi" in terminal
+    assert (
+        "✗ [2]" in terminal
+        and "FAIL [3]" in terminal
+        and "[3] isolation under asgi/hypercorn-asgiref" in terminal
+    )
 
 
 def test_cli_report_writes_files_and_flags_red(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -120,7 +133,7 @@ def test_cli_report_writes_files_and_flags_red(tmp_path: Path, capsys: pytest.Ca
     )
     assert code == 1
     assert json.loads((tmp_path / "c.json").read_text())["schema"] == "flask-context-matrix/compatibility/1"
-    assert "1 red cell(s): isolation@asgi" in capsys.readouterr().out
+    assert "1 red cell(s): isolation@asgi/hypercorn-asgiref" in capsys.readouterr().out
 
 
 def test_cli_bad_record_keeps_existing_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

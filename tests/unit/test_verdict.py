@@ -9,7 +9,7 @@ from matrix.verdict import DocumentedDeviation, Verdict
 
 RAISES = {"raises": "RuntimeError", "message": "Working outside of request context."}
 IDEAL = {"current_app": {"value": "apps"}, "request": {"value": "x"}}
-DEVIATION = Deviation("bare_worker", ("gevent",), ("src",), {}, {"request": RAISES}, "why")
+DEVIATION = Deviation("bare_worker", ("gevent",), ("src",), {}, observed={"request": RAISES}, reason="why")
 
 
 def test_ideal_returns_and_records_detail() -> None:

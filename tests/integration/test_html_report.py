@@ -1,0 +1,146 @@
+"""The HTML report in a real headless browser: cells and notes render, filters and the
+two-version diff view work, a cell's detail opens; a screenshot is kept."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from matrix.records import CheckResult, Record
+from matrix.report.html import render_html
+from matrix.report.table import build_table
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=3000",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> str:
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium (.ci/run does)")
+        pytest.skip("chromium is not installed here (apt-get install chromium)")
+    return CHROMIUM
+
+
+def record(model: str, server: str, flask: str, teardown: str) -> Record:
+    versions: dict[str, str | None] = {"python": "3.11.7", "flask": flask, "werkzeug": "3.1.9"}
+    deviation = {
+        "observed": {"calls": 0},
+        "reason": "WsgiToAsgi never calls close()",
+        "cite": ["https://github.com/django/asgiref/pull/587"],
+        "ranges": {},
+    }
+    return Record(
+        f"flask{flask[0]}{flask[2]}-{model}",
+        model,
+        server,
+        versions,
+        [
+            CheckResult(
+                "isolation", "requests keep their own g", "pass", 0.4, {"in_flight": 100}, area="Isolation"
+            ),
+            CheckResult(
+                "teardown",
+                "teardown runs once",
+                teardown,
+                0.1,
+                {"message": "teardown ran twice"} if teardown == "fail" else {},
+                area="Teardown",
+                deviation=deviation if teardown == "expected-fail" else None,
+            ),
+        ],
+        complete=True,
+        server_label=server,
+    )
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    table = build_table(
+        [
+            record("threads", "werkzeug", "3.0.3", "pass"),
+            record("threads", "werkzeug", "3.1.3", "fail"),
+            record("asgi", "hypercorn-asgiref", "3.0.3", "expected-fail"),
+            record("asgi", "hypercorn-asgiref", "3.1.3", "expected-fail"),
+        ]
+    )
+    path = tmp_path_factory.mktemp("html") / "report.html"
+    path.write_text(render_html(table))
+    return path
+
+
+def dom(browser: str, page: Path, fragment: str, profile: Path) -> str:
+    result = subprocess.run(
+        [browser, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", f"{page.as_uri()}#{fragment}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert 'data-ready="1"' in result.stdout, "the report's script did not run"
+    return result.stdout
+
+
+def test_cells_and_notes_render(browser: str, report: Path, tmp_path: Path) -> None:
+    """Every cell shows its symbol and note number, and the notes carry reason and source."""
+    page = dom(browser, report, "", tmp_path / "p")
+    assert page.count('class="cell o-pass"') == 5  # isolation x4, teardown on 3.0.3
+    assert 'data-outcome="fail"' in page and "FAIL [1]" in page
+    assert 'id="note-2">Instead: calls = 0. Why: WsgiToAsgi never calls close()' in page
+    assert '<a href="https://github.com/django/asgiref/pull/587">' in page
+
+
+def test_model_filter_hides_other_models(browser: str, report: Path, tmp_path: Path) -> None:
+    """Filtering on one model hides the other model's section and columns."""
+    page = dom(browser, report, "model=asgi", tmp_path / "p")
+    assert '<section data-model="threads" hidden="">' in page
+    assert '<section data-model="asgi">' in page
+
+
+def test_diff_view_shows_only_rows_that_changed(browser: str, report: Path, tmp_path: Path) -> None:
+    """Comparing Flask 3.0.3 with 3.1.3 keeps only threads' teardown row (pass -> fail)."""
+    page = dom(browser, report, "diff=3.0.3,3.1.3", tmp_path / "p")
+    assert page.count('<tr data-check="isolation" hidden="">') == 2
+    assert page.count('<tr data-check="teardown" hidden="">') == 1  # asgi: documented both times
+    assert page.count('<tr data-check="teardown">') == 1
+
+
+def test_cell_detail_opens(browser: str, report: Path, tmp_path: Path) -> None:
+    """A cell's detail shows its outcome, message and the column's exact versions."""
+    page = dom(browser, report, "cell=teardown|flask31-threads/werkzeug", tmp_path / "p")
+    assert '<div id="detail">' in page
+    assert "teardown · threads / werkzeug · fail" in page and "teardown ran twice" in page
+
+
+def test_screenshot(browser: str, report: Path, tmp_path: Path) -> None:
+    """The browser renders the report to a PNG (kept as a test artifact)."""
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            browser,
+            *FLAGS,
+            f"--user-data-dir={tmp_path / 'p'}",
+            "--window-size=1200,900",
+            f"--screenshot={shot}",
+            report.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
