@@ -57,7 +57,9 @@ def _report(table: Table, args: argparse.Namespace) -> int:
     if fmt:  # --format X [--output PATH]: the same renderers under their usual file names
         setattr(args, fmt, args.output or Path(DEFAULT_OUTPUT[fmt]))
     if args.markdown:
-        outputs.append((args.markdown, render_markdown(table)))
+        from matrix.advice import load_advice
+
+        outputs.append((args.markdown, render_markdown(table, load_advice())))
     if args.json:
         outputs.append((args.json, render_json(table)))
     if getattr(args, "html", None):

@@ -126,6 +126,22 @@ SERVERS: dict[str, ServerInfo] = {
 """Every server, grouped by model in table order; a model's first server is its default."""
 
 
+MODEL_NOTES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "eventlet": (
+        "eventlet.wsgi is the only server left for eventlet: gunicorn deprecated its eventlet worker "
+        "in 26.0 and removed it (PR #3623; the gunicorn 27 installed here has none), and eventlet "
+        "itself is deprecated upstream (it warns on import and recommends migrating away).",
+        ("https://github.com/benoitc/gunicorn/pull/3623", "https://github.com/eventlet/eventlet/pull/1065"),
+    ),
+    "asgi": (
+        "Three ways to serve a WSGI Flask app from an ASGI server: asgiref's WsgiToAsgi (under "
+        "hypercorn and uvicorn), hypercorn's own WSGI support, and a2wsgi's WSGIMiddleware.",
+        (),
+    ),
+}
+"""Notes on a model's set of servers, shown with the table."""
+
+
 def servers_of(model: str) -> list[str]:
     return [name for name, info in SERVERS.items() if info.model == model]
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from matrix.advice import Advice, cell_refs, supported
+from matrix.models import MODEL_NOTES
 from matrix.report.table import LEGEND, SYMBOLS, Table
 
 
@@ -9,7 +13,33 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(table: Table) -> str:
+def _advice_lines(table: Table, advice: Sequence[Advice]) -> list[str]:
+    cited = {c["check"] for a in advice for c in a.cells}
+    if not cited & {row.check for row in table.rows}:
+        return []  # a project's own table: the matrix's advice does not apply
+    held = [a for a in advice if supported(a, table)]
+    stale = [a for a in advice if a not in held]
+    lines = ["## What this means for you", ""]
+    lines += [f"- {_escape(a.text)} <sub>({_escape(cell_refs(a))})</sub>" for a in held]
+    if stale:
+        lines += ["", "Advice the table no longer supports (a cited cell changed; review it):", ""]
+        lines += [f"- ~~{_escape(a.text)}~~ <sub>({_escape(cell_refs(a))})</sub>" for a in stale]
+    return [*lines, ""]
+
+
+def _server_lines(table: Table) -> list[str]:
+    lines = ["## Servers", ""]
+    for model, columns in table.by_model():
+        labels = ", ".join(dict.fromkeys(c.server_label for c in columns))
+        note = MODEL_NOTES.get(model)
+        extra = ""
+        if note:
+            extra = " " + note[0] + "".join(f" <{url}>" for url in note[1])
+        lines.append(f"- **{model}**: {labels}.{extra}")
+    return [*lines, ""]
+
+
+def render_markdown(table: Table, advice: Sequence[Advice] = ()) -> str:
     lines = [
         "# Flask context compatibility",
         "",
@@ -33,6 +63,8 @@ def render_markdown(table: Table) -> str:
                 row += [table.cell(check, c.key).text for c in columns]
                 lines.append("| " + " | ".join(row) + " |")
         lines.append("")
+    lines += _advice_lines(table, advice)
+    lines += _server_lines(table)
     lines += ["## Tested with", "", "| column | versions |", "|---|---|"]
     for column in table.columns:
         versions = ", ".join(f"{k} {v}" for k, v in column.runtime_versions.items() if v)
