@@ -81,9 +81,8 @@ def main() -> int:
             proc.join()
     flipped_cells = {cell: runs for cell, runs in outcomes.items() if len(set(runs.values())) > 1}
     missing = {cell: runs for cell, runs in outcomes.items() if len(runs) != args.runs}
-    print(
-        f"\n{args.runs} runs, {len(outcomes)} cells, load: {'off' if args.no_load else f'{len(load)} busy core(s)'}"
-    )
+    loaded = "off" if args.no_load else f"{len(load)} busy core(s)"
+    print(f"\n{args.runs} runs, {len(outcomes)} cells, load: {loaded}")
     print(f"flipped cells: {len(flipped_cells)}; cells missing from some run: {len(missing)}")
     for cell, runs in sorted(flipped_cells.items()):
         print(f"  FLIPPED {cell}: " + ", ".join(f"run {k}={v}" for k, v in sorted(runs.items())))

@@ -151,19 +151,19 @@ def test_isolation_nested(live: LiveClient, verdict: Verdict) -> None:
     )
 
 
-def _seen(answer: Answer, first_token: str) -> str | None:
-    """What a request found in the leak variable: nothing, the first request's value, or other."""
-    seen = answer.body["seen"]
-    if seen is None:
-        return None
-    return "first" if seen == first_token else "foreign"
+LEAK_REQUESTS = 33
+"""Sequential requests per contextvar_leak check: more than any worker pool of the servers we run
+(waitress and gunicorn gthread: 4 threads; a2wsgi: 10; asyncio's default executor, which
+hypercorn's own WSGI support uses: min(32, CPUs + 4)), so on a server that runs requests on a
+pool of reused workers at least two of them share a worker, whatever the scheduling."""
 
 
 @pytest.mark.parametrize("variant", ["keepalive", "new_connection"])
 def test_contextvar_leak(live: LiveClient, verdict: Verdict, variant: str) -> None:
-    """A ContextVar one request sets and never resets is not seen by the next request, whether it
-    comes on the same HTTP/1.1 keep-alive connection or on a new one."""
-    tokens = [f"leak-{i}-{uuid.uuid4().hex[:8]}" for i in range(2)]
+    """A ContextVar a view sets and never resets is not seen by any later request, whether those
+    come on the same HTTP/1.1 keep-alive connection or each on a new one."""
+    run = uuid.uuid4().hex[:8]
+    tokens = [f"leak-{run}-{i}" for i in range(LEAK_REQUESTS)]
     if variant == "keepalive":
         conn = _connection(live)
         try:
@@ -172,11 +172,16 @@ def test_contextvar_leak(live: LiveClient, verdict: Verdict, variant: str) -> No
             conn.close()
     else:
         answers = [_get_once(live, "/isolation/contextvar", {"token": t}) for t in tokens]
-    first, second = answers
+    # Only this view sets the variable: anything a request finds there an earlier request left,
+    # in this check or (on a reused worker) in an earlier one.
+    seen = [a.body["seen"] for a in answers]
     verdict.compare(
-        {"first_sees": None, "second_sees": None},
-        {"first_sees": _seen(first, tokens[0]), "second_sees": _seen(second, tokens[0])},
-        same_connection=first.local_port == second.local_port,
+        {"any_request_saw_an_earlier_value": False},
+        {"any_request_saw_an_earlier_value": any(s is not None for s in seen)},
+        requests=LEAK_REQUESTS,
+        saw_this_checks_values=sum(1 for s in seen if s is not None and s.startswith(f"leak-{run}-")),
+        saw_earlier_checks_values=sum(1 for s in seen if s is not None and not s.startswith(f"leak-{run}-")),
+        connections=len({a.local_port for a in answers}),
         # Equal idents name the same live worker, or one that reused a finished worker's ident.
-        same_ident=first.body["ident"] == second.body["ident"],
+        distinct_worker_idents=len({a.body["ident"] for a in answers}),
     )
