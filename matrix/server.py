@@ -146,7 +146,11 @@ def serve_in_subprocess(
     server = server or default_server(model)
     check_server_names(model, server)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with bind_loopback() as sock, open(log_path, "ab") as log:
+    try:
+        listener = bind_loopback()
+    except OSError as exc:
+        raise ServerStartError(f"{model}/{server}: cannot bind 127.0.0.1: {exc.strerror}") from None
+    with listener as sock, open(log_path, "ab") as log:
         port = sock.getsockname()[1]
         process = subprocess.Popen(
             [
