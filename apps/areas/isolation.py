@@ -6,6 +6,7 @@ Every view reports what it saw (values, worker identities, gate counts); the che
 
 from __future__ import annotations
 
+import json
 import threading
 from contextvars import ContextVar
 from typing import Any
@@ -121,10 +122,17 @@ def _nested_views(app: Flask, area: Blueprint, workers: Workers, gates: GateRegi
 def _contextvar_views(area: Blueprint) -> None:
     @area.get("/contextvar")
     def contextvar() -> Any:
-        """Report the leak variable as this request finds it, then set it and never reset it."""
+        """Report the leak variable as this request finds it, then set it and never reset it.
+
+        The body is streamed (an iterator: no Content-Length, so chunked on HTTP/1.1), so a
+        keep-alive client learns the response ended only from its last message. With a
+        Content-Length body, uvicorn may read the client's next request before the previous
+        request's ASGI cycle has ended and start it from inside that cycle (see the
+        expectations): a race, which this check leaves out to stay deterministic."""
         seen = LEAK.get(None)
         LEAK.set(request.args["token"])
-        return {"seen": seen, "ident": threading.get_ident()}
+        body = json.dumps({"seen": seen, "ident": threading.get_ident()})
+        return Response(iter([body]), mimetype="application/json")
 
 
 def later_timeout(first: Gate) -> float:
