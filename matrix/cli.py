@@ -170,7 +170,7 @@ def _spec(text: str) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     spec, models = _spec(args.flask), _models(args.models)
     try:
-        records = run_matrix(spec, models, project_root())
+        records = run_matrix(spec, models, project_root(), servers=args.servers)
     except RunError as exc:
         raise UsageFailure(str(exc)) from None
     args.records = [records]
@@ -181,8 +181,8 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
     old_spec, new_spec, models = _spec(args.old), _spec(args.new), _models(args.models)
     try:
         root = project_root()
-        old_records = run_matrix(old_spec, models, root, side="from")
-        new_records = run_matrix(new_spec, models, root, side="to")
+        old_records = run_matrix(old_spec, models, root, side="from", servers=args.servers)
+        new_records = run_matrix(new_spec, models, root, side="to", servers=args.servers)
     except RunError as exc:
         raise UsageFailure(str(exc)) from None
     print(f"== Flask {old_spec.label} -> {new_spec.label} ==")
@@ -285,6 +285,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of sub
     run = sub.add_parser("run", help="run the matrix on any Flask: version, wheel, folder or VCS")
     run.add_argument("--flask", required=True, help="3.1.1 | path/flask-X.whl | path/to/flask | git+URL")
     run.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all)")
+    run.add_argument("--servers", default="all", help="'all' or server names (one model's each)")
     run.add_argument("--markdown", type=Path, help="write the Markdown table here")
     run.add_argument("--json", type=Path, help="write the table's JSON here")
     run.add_argument("--width", type=int, default=160)
@@ -293,6 +294,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of sub
     upgrade.add_argument("old", metavar="FROM", help="the Flask you run today (same forms as --flask)")
     upgrade.add_argument("new", metavar="TO", help="the Flask you want to upgrade to")
     upgrade.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all)")
+    upgrade.add_argument("--servers", default="all", help="'all' or server names (one model's each)")
     upgrade.add_argument("--markdown", type=Path, help="also write the diff as Markdown")
     upgrade.set_defaults(run=cmd_upgrade_check)
     merge = sub.add_parser("merge", help="merge records from many machines into one table")

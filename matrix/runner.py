@@ -39,7 +39,9 @@ def run_folder(root: Path, spec: FlaskSpec) -> Path:
     return root / ".matrix" / "runs" / name
 
 
-def run_matrix(spec: FlaskSpec, models: list[str], root: Path, side: str = "run") -> Path:
+def run_matrix(
+    spec: FlaskSpec, models: list[str], root: Path, side: str = "run", servers: str = "all"
+) -> Path:
     """Build the environments for ``spec`` x ``models``, run the checks, return the records folder.
 
     Folders, wheels and VCS requirements are reinstalled every time (their content may have
@@ -63,7 +65,8 @@ def run_matrix(spec: FlaskSpec, models: list[str], root: Path, side: str = "run"
     ]
     if spec.kind != "version":
         command.append("--recreate")
-    env = {**os.environ, "FLASK_SPEC": spec.source, "FLASK_MATRIX_RECORDS": str(records)}
+    env = {**os.environ, "FLASK_SPEC": spec.source, "FLASK_MATRIX_RECORDS": str(records),
+           "FLASK_MATRIX_SERVERS": servers}
     print(f"flask-matrix: Flask {spec.label} under {', '.join(models)}", flush=True)
     subprocess.run(command, cwd=root, env=env, check=False)
     if not any(records.glob("*.json")):

@@ -87,7 +87,7 @@ def test_unknown_model_is_one_usage_line(pytester: pytest.Pytester) -> None:
 def test_check_outside_the_catalog_is_refused(pytester: pytest.Pytester) -> None:
     """A live check whose id is not in the catalog is a usage error, not a silent extra row."""
     pytester.makepyfile(test_checks="def test_made_up(live, verdict):\n    pass\n")
-    result = pytester.runpytest_subprocess("--flask-model=threads")
+    result = pytester.runpytest_subprocess("--flask-model=threads", "--flask-strict-catalog")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*check 'made_up' is not in matrix/catalog.py"])
 
