@@ -3,10 +3,14 @@ an outer app context during dispatch, and callbacks that run after the response.
 
 from __future__ import annotations
 
+import http.client
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from typing import Any
 
-from matrix.client import LiveClient
+from matrix.client import CheckTimeout, LiveClient
 from matrix.verdict import Verdict
 
 
@@ -14,18 +18,44 @@ def _token(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:12]}"
 
 
+def get_to_the_end(live: LiveClient, path: str, params: dict[str, str]) -> tuple[int, str]:
+    """GET ``path``: the status, and whether the body arrived whole (``complete``) or the server
+    closed the connection short of the Content-Length it had announced (``incomplete``)."""
+    url = f"{live.base_url}{path}?{urllib.parse.urlencode(params)}"
+    try:
+        try:
+            response: Any = urllib.request.urlopen(url, timeout=live._remaining())
+        except urllib.error.HTTPError as exc:
+            response = exc
+        with response:
+            try:
+                response.read()
+            except http.client.IncompleteRead:
+                return response.getcode(), "incomplete"
+            return response.getcode(), "complete"
+    except TimeoutError as exc:
+        raise CheckTimeout(f"{path}: no answer within the check's {live.timeout:g} s bound") from exc
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise CheckTimeout(f"{path}: no answer within {live.timeout:g} s") from exc
+        raise
+
+
 def test_teardown_raising_callback(live: LiveClient, verdict: Verdict) -> None:
     """When one teardown_request and one teardown_appcontext callback raise, every other callback
-    of both kinds still runs, in reverse registration order."""
+    of both kinds still runs, in reverse registration order, and the response arrives whole."""
     token = _token("raising")
-    status, _ = live.request("/teardown/raising-callback", {"token": token})
+    status, response = get_to_the_end(live, "/teardown/raising-callback", {"token": token})
     calls = live.json("/teardown/calls", {"token": token})["calls"]
     order = ["registered_third", "registered_second_raises", "registered_first"]
     verdict.compare(
-        {"teardown_request": order, "teardown_appcontext": order},
+        {"teardown_request": order, "teardown_appcontext": order, "response": "complete"},
         {
-            kind: [name for called, name in calls if called == kind]
-            for kind in ("teardown_request", "teardown_appcontext")
+            **{
+                kind: [name for called, name in calls if called == kind]
+                for kind in ("teardown_request", "teardown_appcontext")
+            },
+            "response": response,
         },
         status=status,
     )
