@@ -26,7 +26,7 @@ def start_run(records: Path, *extra: str) -> subprocess.Popen[bytes]:
             sys.executable,
             "-m",
             "pytest",
-            "tests/checks/test_foundation.py",
+            "tests/checks",
             "-q",
             "-p",
             "no:cacheprovider",
@@ -60,6 +60,7 @@ def test_interrupted_run_leaves_nothing_behind(signum: int, seed: int, tmp_path:
     and says incomplete, and the same command then runs to a complete record."""
     run = start_run(tmp_path)
     time.sleep(random.Random(seed * 100 + signum).uniform(0.3, 2.5))  # the random moment, seeded
+    assert run.poll() is None, "the run ended before the moment chosen to interrupt it"
     run.send_signal(signum)
     run.wait(timeout=60)
     assert wait_until_gone(run.pid) == []
