@@ -23,6 +23,7 @@ KINDS: dict[str, str] = {
 }
 UNEXPECTED = frozenset({"fail", "timeout", "error", "flaky"})
 FINE = frozenset({"pass", "expected-fail"})
+INFORMATIONAL = frozenset({"pass", "n/a", "skipped"})
 
 
 class DiffError(ValueError):
@@ -54,8 +55,8 @@ def classify(old: Cell | None, new: Cell | None) -> str | None:  # noqa: PLR0911
     """The kind of change from ``old`` to ``new``, or None when nothing changed."""
     if old is None or new is None:
         return None if old == new else ("appeared" if old is None else "disappeared")
-    if old == new:
-        return None
+    if old == new or (old.outcome == new.outcome and new.outcome in INFORMATIONAL):
+        return None  # a note on a passing (or n/a) cell informs; it is not the cell's verdict
     if new.outcome in UNEXPECTED:
         return "regression" if old.outcome in FINE else "changed"
     if new.outcome == "unexpected-pass":

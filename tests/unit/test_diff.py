@@ -26,6 +26,7 @@ PASS, DOC, FAIL = Cell("pass", ""), Cell("expected-fail", "[note] raises X"), Ce
         (None, PASS, "appeared"),
         (PASS, None, "disappeared"),
         (PASS, PASS, None),
+        (PASS, Cell("pass", "[note] passed without overlap"), None),
         (DOC, DOC, None),
     ],
 )
