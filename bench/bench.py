@@ -91,7 +91,16 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from matrix.models import SERVERS
 
-    select = ["-e", args.envs] if args.envs else []
+    if not args.envs:
+        # The check environments only (tox's own default list, minus `report`), so a benchmark
+        # never rewrites the committed COMPATIBILITY.md / compatibility.json.
+        from matrix.ci import default_environments
+
+        listed = subprocess.run(
+            [sys.executable, "-m", "tox", "l"], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        args.envs = ",".join(default_environments(listed.stdout))
+    select = ["-e", args.envs]
     cores = os.cpu_count() or 1
     fast = WORK / "uv"
     shutil.rmtree(fast, ignore_errors=True)
