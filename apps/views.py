@@ -21,7 +21,7 @@ from flask import (
     stream_with_context,
 )
 
-from apps.gate import GateRegistry
+from apps.gate import CapacityProbe, GateRegistry, ServerCapacity, server_capacity
 from apps.observe import observe
 from apps.stores import MarkerStore
 from matrix.models.base import Worker, Workers
@@ -30,6 +30,10 @@ JOIN_TIMEOUT = 20.0
 """Bound on waiting for a worker; below the checks' own timeout so a hang is reported here."""
 GATE_TIMEOUT = 2.0
 """Bound on a rendezvous; a server that cannot overlap participants pays it once per wave."""
+CAPACITY_PROBE = 100
+"""Requests in the wave that measures the server's capacity: the largest wave a check sends."""
+CAPACITY_QUIET = 0.25
+"""No new request for this long, with two or more inside: the server admits no more."""
 
 MARKER: ContextVar[str] = ContextVar("matrix_marker")
 """A user ContextVar, set per request like the users' own (request ids, tenants, DB sessions)."""
@@ -64,19 +68,50 @@ def yield_a_few(workers: Workers, times: int = 5) -> None:
 
 
 def register_views(app: Flask, workers: Workers, store: MarkerStore) -> None:
-    gates = GateRegistry(workers)
+    capacity = server_capacity(app)
+    gates = GateRegistry(workers, capacity=capacity)
 
     @app.get("/ready")
     def ready() -> Any:
-        return {"ok": True, "worker_kind": workers.kind}
+        """Readiness, and the calibration the harness runs once per server process."""
+        return {
+            "ok": True,
+            "worker_kind": workers.kind,
+            "calibrate": {"path": "/capacity", "requests": CAPACITY_PROBE},
+        }
+
+    _capacity_views(app, workers, capacity)
 
     _isolation_views(app, workers, store, gates)
     _worker_views(app, workers)
     _copy_context_views(app, workers)
-    _test_request_context_views(app, workers, gates)
+    _test_request_context_views(app, workers, GateRegistry(workers))  # workers', not requests'
     _streaming_views(app, workers)
-    _async_views(app, workers)
+    _async_views(app, workers, capacity)
     _teardown_views(app)
+
+
+def _capacity_views(app: Flask, workers: Workers, capacity: ServerCapacity) -> None:
+    probes: dict[str, CapacityProbe] = {}
+    probes_lock = threading.Lock()
+
+    @app.get("/capacity")
+    def measure_capacity() -> Any:
+        """One of ``size`` concurrent requests meeting at a ``CapacityProbe``; each records what
+        the probe measured, so the last to leave records the most that were inside at once."""
+        with probes_lock:
+            probe = probes.setdefault(
+                request.args["wave"],
+                CapacityProbe(workers, int(request.args["size"]), GATE_TIMEOUT, CAPACITY_QUIET),
+            )
+        probe.enter()
+        probe.leave()
+        capacity.record(probe.limit())
+        return capacity.to_json()
+
+    @app.get("/capacity/measured")
+    def measured_capacity() -> Any:
+        return capacity.to_json()
 
 
 def _isolation_views(app: Flask, workers: Workers, store: MarkerStore, gates: GateRegistry) -> None:
@@ -101,7 +136,7 @@ def _isolation_views(app: Flask, workers: Workers, store: MarkerStore, gates: Ga
             yield_a_few(workers)
         finally:
             gate.leave()
-        return {"echo": echo, "in_flight": gate.max_inside, "gate_broken": gate.broken}
+        return {"echo": echo, **gate.report()}
 
 
 def _worker_views(app: Flask, workers: Workers) -> None:
@@ -208,7 +243,7 @@ def _streaming_views(app: Flask, workers: Workers) -> None:
         return Response(chunks, mimetype="application/x-ndjson")
 
 
-def _async_views(app: Flask, workers: Workers) -> None:
+def _async_views(app: Flask, workers: Workers, capacity: ServerCapacity) -> None:
     """An async def view, optionally held inside its event loop while others arrive."""
     held: dict[str, tuple[Any, Any]] = {}
     held_lock = threading.Lock()
@@ -231,7 +266,8 @@ def _async_views(app: Flask, workers: Workers) -> None:
     async def async_view() -> Any:
         """Await asyncio.sleep, then report request.args; with ``hold``, stay suspended inside the
         event loop (bounded) until the client releases it, counting the requests that arrived
-        meanwhile: the measured overlap."""
+        meanwhile: the measured overlap. A server that runs one request at a time lets in no
+        other request (nor the release) while it holds, so there it does not hold."""
         token = request.args.get("hold")
         overlapped_by = None
         if token is not None:
@@ -239,7 +275,7 @@ def _async_views(app: Flask, workers: Workers) -> None:
             arrivals_before = async_arrivals[0]
             entered.set()
             deadline = time.monotonic() + GATE_TIMEOUT
-            while not release.is_set() and time.monotonic() < deadline:
+            while not release.is_set() and not capacity.saturated(1) and time.monotonic() < deadline:
                 await asyncio.sleep(0.002)
             overlapped_by = async_arrivals[0] - arrivals_before
         for _ in range(3):

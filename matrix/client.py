@@ -115,3 +115,29 @@ class LiveClient:
             return [f.result() for f in futures]
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def calibrate(base_url: str, timeout: float) -> dict[str, Any] | None:
+    """Run the calibration the app announces in its ``/ready`` answer, once per server process.
+
+    The matrix's app set answers ``{"calibrate": {"path": ..., "requests": N}}``: N concurrent
+    requests to that path measure how many requests the server runs inside the app at once,
+    which the app's gates then use (see ``apps.gate.ServerCapacity``). Returns what the last
+    answer reported, or None for an app that announces nothing (a project's own app).
+    """
+    client = LiveClient(base_url, timeout)
+    status, body = client.request("/ready")
+    try:
+        ready = json.loads(body) if status == 200 else None
+    except json.JSONDecodeError:
+        return None
+    plan = ready.get("calibrate") if isinstance(ready, dict) else None
+    if not isinstance(plan, dict):
+        return None
+    path, count = str(plan["path"]), int(plan["requests"])
+    wave = f"calibrate-{time.monotonic_ns()}"
+    answers = client.concurrently(lambda _: client.json(path, {"wave": wave, "size": count}), range(count))
+    reported: dict[str, Any] = client.json(path + "/measured")
+    if not all(isinstance(answer, dict) and answer.get("measured") for answer in answers):
+        raise AssertionError(f"calibration at {path} failed: {answers[0]!r}")
+    return reported

@@ -16,7 +16,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 
 from matrix.catalog import AREA_OF, CHECKS
-from matrix.client import CheckTimeout, LiveClient
+from matrix.client import CheckTimeout, LiveClient, calibrate
 from matrix.expectations import (
     DEFAULT_PATH,
     Deviation,
@@ -116,6 +116,8 @@ class ServerState:
         )
         self.live: LiveServer | None = None
         self.poisoned = False
+        self.calibration: dict[str, Any] | None = None
+        """What the app's calibration measured on the current server process (None: none)."""
 
     def live_server(self) -> LiveServer:
         if self.live is not None and (self.poisoned or not self.live.alive()):
@@ -125,6 +127,12 @@ class ServerState:
             log = self.session.logs / f"{self.session.environment}--{self.name}.log"
             self.live = serve_in_subprocess(self.session.model, self.session.app, log, server=self.name)
             self.poisoned = False
+            try:
+                self.calibration = calibrate(self.live.base_url, self.session.timeout)
+            except (AssertionError, CheckTimeout, OSError) as exc:
+                self.live.stop()
+                self.live = None
+                raise ServerStartError(f"{self.name}: the app's calibration failed: {exc}") from exc
         return self.live
 
     def stop(self) -> None:
@@ -133,6 +141,7 @@ class ServerState:
 
     def save(self, complete: bool = False) -> None:
         self.record.complete = complete
+        self.record.calibration = self.calibration
         path = self.session.record_path(self.name)
         if path is not None:
             write_record(path, self.record)

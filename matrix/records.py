@@ -74,6 +74,8 @@ class Record:
     complete: bool = False
     server_label: str = ""
     """The server as shown in the table (``server`` is its registry name)."""
+    calibration: dict[str, Any] | None = None
+    """What the app measured of the server at start, e.g. how many requests it runs at once."""
     harness: str = __version__
     schema: str = SCHEMA
 
@@ -148,6 +150,7 @@ def parse_record(data: Any, where: str) -> Record:
         checks=checks,
         complete=bool(data.get("complete", False)),
         server_label=str(data.get("server_label", "")),
+        calibration=data["calibration"] if isinstance(data.get("calibration"), dict) else None,
         harness=_require(data, "harness", str, where),
     )
 

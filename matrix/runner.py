@@ -65,8 +65,12 @@ def run_matrix(
     ]
     if spec.kind != "version":
         command.append("--recreate")
-    env = {**os.environ, "FLASK_SPEC": spec.source, "FLASK_MATRIX_RECORDS": str(records),
-           "FLASK_MATRIX_SERVERS": servers}
+    env = {
+        **os.environ,
+        "FLASK_SPEC": spec.source,
+        "FLASK_MATRIX_RECORDS": str(records),
+        "FLASK_MATRIX_SERVERS": servers,
+    }
     print(f"flask-matrix: Flask {spec.label} under {', '.join(models)}", flush=True)
     subprocess.run(command, cwd=root, env=env, check=False)
     if not any(records.glob("*.json")):

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
+from apps.gate import ServerCapacity, server_capacity
 from apps.observe import observe, raised
 from apps.views import GATE_TIMEOUT, JOIN_TIMEOUT
 from matrix.models.base import Event, Workers
@@ -65,18 +66,21 @@ class Keyed(Generic[T]):
 
 
 class AsyncGate:
-    """``apps.gate.Gate`` for coroutines: opens when ``size`` have arrived, when released, or
-    (bounded, then broken and open for good) after ``timeout``; counts who was inside at once."""
+    """``apps.gate.Gate`` for coroutines: opens when ``size`` have arrived, when as many are
+    inside as the server runs at once, when released, or (bounded, then broken and open for good)
+    after ``timeout``; counts who was inside at once."""
 
-    def __init__(self, workers: Workers, size: int, timeout: float) -> None:
+    def __init__(self, workers: Workers, size: int, timeout: float, capacity: ServerCapacity) -> None:
         self._lock = threading.Lock()
         self._opened = workers.event()
         self.size = size
         self.timeout = timeout
+        self.capacity = capacity
         self.arrived = 0
         self.inside = 0
         self.max_inside = 0
         self.broken = False
+        self.at_capacity = False
         self.lead_entered = workers.event()
 
     def arrive(self) -> None:
@@ -85,6 +89,9 @@ class AsyncGate:
             self.inside += 1
             self.max_inside = max(self.max_inside, self.inside)
             if self.arrived >= self.size:
+                self._opened.set()
+            elif self.capacity.saturated(self.inside):
+                self.at_capacity = True
                 self._opened.set()
 
     async def opened(self) -> None:
@@ -151,7 +158,12 @@ async def echo_after_gate(gate: AsyncGate, lead: bool = False) -> dict[str, Any]
         seen = echo()
     finally:
         gate.leave()
-    return {"echo": seen, "in_flight": gate.max_inside, "gate_broken": gate.broken}
+    return {
+        "echo": seen,
+        "in_flight": gate.max_inside,
+        "gate_broken": gate.broken,
+        "gate_at_capacity": gate.at_capacity,
+    }
 
 
 def register(app: Flask, workers: Workers) -> None:
@@ -166,7 +178,8 @@ def register(app: Flask, workers: Workers) -> None:
 def _overlap_views(app: Flask, workers: Workers) -> None:
     """``WAVE_SIZE`` async views suspended in their loops at once (bounded), each reading its
     own; the lead is also what the hook checks hold while their probe runs."""
-    gates = Keyed(lambda: AsyncGate(workers, WAVE_SIZE, GATE_TIMEOUT))
+    capacity = server_capacity(app)
+    gates = Keyed(lambda: AsyncGate(workers, WAVE_SIZE, GATE_TIMEOUT, capacity))
     area = Blueprint("async_overlap", __name__, url_prefix="/async/overlap")
 
     @area.get("/")
@@ -332,8 +345,9 @@ def _recipe_views(app: Flask, workers: Workers) -> None:
     greenlet of the OS thread, and would refuse the main app's own asgiref async views), and
     ``future.result`` is bounded. ``asyncio.EventLoop`` (Python 3.13+) is ``new_event_loop()``.
     """
+    capacity = server_capacity(app)
     loop_holder = RecipeLoop()
-    gates = Keyed(lambda: AsyncGate(workers, WAVE_SIZE, GATE_TIMEOUT))
+    gates = Keyed(lambda: AsyncGate(workers, WAVE_SIZE, GATE_TIMEOUT, capacity))
 
     class GeventFlask(Flask):
         def async_to_sync(self, func: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request, session
 
-from apps.gate import Gate, GateRegistry
+from apps.gate import Gate, GateRegistry, server_capacity
 from apps.observe import Observation, observe
 from apps.views import GATE_TIMEOUT, yield_a_few
 from matrix.models.base import Workers
@@ -27,7 +27,7 @@ NESTED_DEPTH = 3
 
 
 def register(app: Flask, workers: Workers) -> None:
-    gates = GateRegistry(workers)
+    gates = GateRegistry(workers, capacity=server_capacity(app))  # requests' gates
     area = Blueprint("isolation", __name__, url_prefix="/isolation")
     _overlap_views(area, workers, gates)
     _nested_views(app, area, workers, gates)
@@ -47,7 +47,7 @@ def _overlap_views(area: Blueprint, workers: Workers, gates: GateRegistry) -> No
             yield_a_few(workers, 2)
         finally:
             gate.leave()
-        return {"ident": ident, "in_flight": gate.max_inside, "gate_broken": gate.broken}
+        return {"ident": ident, **gate.report()}
 
 
 def _nested_views(app: Flask, area: Blueprint, workers: Workers, gates: GateRegistry) -> None:
@@ -116,7 +116,7 @@ def _nested_views(app: Flask, area: Blueprint, workers: Workers, gates: GateRegi
             with app.test_request_context(f"/?marker={marker}-inner"):
                 readings["inside"] = phase("inside")
         readings["after"] = phase("after")
-        return {"readings": readings, "in_flight": first.max_inside, "gate_broken": first.broken}
+        return {"readings": readings, **first.report()}
 
 
 def _contextvar_views(area: Blueprint) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from apps.gate import GateRegistry
+from apps.gate import GateRegistry, server_capacity
 from apps.observe import raised
 from apps.views import GATE_TIMEOUT, yield_a_few
 from matrix.models.base import Workers
@@ -123,7 +123,7 @@ class PooledDatabase:
 
 def register(app: Flask, workers: Workers) -> None:
     db = PooledDatabase()
-    gates = GateRegistry(workers)
+    gates = GateRegistry(workers, capacity=server_capacity(app))  # requests' gates
 
     def connection(wave: str) -> Any:
         """The request's connection: checked out on first use, kept in ``g``."""
@@ -161,10 +161,10 @@ def register(app: Flask, workers: Workers) -> None:
         except Exception as exc:  # every failure is data for the check
             error = raised(exc)
             db.count(wave, error=f"{error['raises']}: {error['message']}")
-            return {"error": error, "in_flight": gate.max_inside, "gate_broken": gate.broken}
+            return {"error": error, **gate.report()}
         finally:
             gate.leave()
-        return {"in_flight": gate.max_inside, "gate_broken": gate.broken}
+        return gate.report()
 
     @app.get("/resources/pooled/report")
     def pooled_report() -> Any:

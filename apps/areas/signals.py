@@ -34,7 +34,7 @@ from flask import (
     request_tearing_down,
 )
 
-from apps.gate import GateRegistry
+from apps.gate import GateRegistry, ServerCapacity, server_capacity
 from apps.observe import observe, raised
 from apps.views import GATE_TIMEOUT, yield_a_few
 from matrix.models.base import Event, Workers
@@ -85,11 +85,12 @@ class SignalFiles:
 
 def register(app: Flask, workers: Workers) -> None:
     files = SignalFiles()
-    gates = GateRegistry(workers)
+    capacity = server_capacity(app)
+    gates = GateRegistry(workers, capacity=capacity)  # requests' gates
     receivers = {
         "lifecycle": _lifecycle_receivers(app, files),
         "appcontext": _appcontext_receivers(files),
-        "async": _async_receivers(workers, files),
+        "async": _async_receivers(workers, files, capacity),
     }
 
     @app.errorhandler(SignalProbeError)
@@ -126,7 +127,7 @@ def _lifecycle_views(app: Flask, workers: Workers, files: SignalFiles, gates: Ga
             gate.leave()
         if request.args.get("raise") == "1":
             raise SignalProbeError(f"raised for {token}")
-        return {"token": token, "in_flight": gate.max_inside, "gate_broken": gate.broken}
+        return {"token": token, **gate.report()}
 
     @app.get("/signals/lifecycle/report")
     def signals_lifecycle_report() -> Any:
@@ -151,7 +152,7 @@ def _appcontext_views(app: Flask, workers: Workers, files: SignalFiles, gates: G
             gate.leave()
         with files.lock:
             files.view_saw[token] = before if before == after else [before, after]
-        return {"in_flight": gate.max_inside, "gate_broken": gate.broken}
+        return gate.report()
 
     @app.get("/signals/appcontext/report")
     def signals_appcontext_report() -> Any:
@@ -262,7 +263,7 @@ def _appcontext_receivers(files: SignalFiles) -> ReceiverSet:
     return [(appcontext_pushed, on_pushed), (appcontext_popped, on_popped)]
 
 
-def _async_receivers(workers: Workers, files: SignalFiles) -> ReceiverSet:
+def _async_receivers(workers: Workers, files: SignalFiles, capacity: ServerCapacity) -> ReceiverSet:
     """An async request_finished receiver, plus sync ones filing exceptions and teardowns."""
 
     def async_wave() -> AsyncWave | None:
@@ -272,14 +273,20 @@ def _async_receivers(workers: Workers, files: SignalFiles) -> ReceiverSet:
 
     async def on_finished_async(sender: Flask, **extra: Any) -> None:
         """Run by Flask through ensure_sync. The held one stays suspended in its event loop
-        (bounded) until every overlapping request of its wave is torn down."""
+        (bounded) until every overlapping request of its wave is torn down; not at all where it
+        fills the server, which then lets no overlapping request in until it is done."""
         wave = async_wave()
         if wave is None:
             return
         if request.args["role"] == "held":
             wave.entered.set()
             deadline = time.monotonic() + GATE_TIMEOUT
-            while wave.torn_down < wave.size and not wave.broken and time.monotonic() < deadline:
+            while (
+                wave.torn_down < wave.size
+                and not wave.broken
+                and not capacity.saturated(1)
+                and time.monotonic() < deadline
+            ):
                 await asyncio.sleep(0.002)
             wave.overlapped_by = wave.torn_down
         for _ in range(3):
