@@ -39,6 +39,13 @@ class ServerCapacity:
         """True when ``inside`` requests fill the server: no other request can be let in now."""
         return self.limit is not None and inside >= self.limit
 
+    def wait_for_another_request(self, event: Any, timeout: float) -> bool:
+        """Wait (bounded) for ``event``, which another request sets. Where this request alone
+        fills the server no other request runs until it returns, so only the present counts."""
+        if self.saturated(1):
+            return bool(event.is_set())
+        return bool(event.wait(timeout))
+
     def to_json(self) -> dict[str, Any]:
         return {"measured": self.measured, "limit": self.limit}
 

@@ -287,7 +287,7 @@ def _async_views(app: Flask, workers: Workers, capacity: ServerCapacity) -> None
         """Wait until the held view is suspended in its loop; a server that runs one request at a
         time may serve this first, so the wait is bounded like a gate."""
         entered, _ = hold_events(request.args["hold"])
-        return {"entered": entered.wait(GATE_TIMEOUT)}
+        return {"entered": capacity.wait_for_another_request(entered, GATE_TIMEOUT)}
 
     @app.get("/async-view/release")
     def async_view_release() -> Any:

@@ -191,7 +191,7 @@ def _overlap_views(app: Flask, workers: Workers) -> None:
         """Wait (bounded) until the lead request is inside its gate; a server that serves one
         request at a time answers this only after the lead is done."""
         gate = gates.get(request.args["wave"])
-        entered = gate.lead_entered.wait(GATE_TIMEOUT)
+        entered = capacity.wait_for_another_request(gate.lead_entered, GATE_TIMEOUT)
         return {"entered": entered, "lead_still_held": entered and not gate.is_open()}
 
     @area.get("/release")

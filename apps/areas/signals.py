@@ -111,7 +111,7 @@ def register(app: Flask, workers: Workers) -> None:
 
     _lifecycle_views(app, workers, files, gates)
     _appcontext_views(app, workers, files, gates)
-    _async_views(app, workers, files)
+    _async_views(app, workers, files, capacity)
 
 
 def _lifecycle_views(app: Flask, workers: Workers, files: SignalFiles, gates: GateRegistry) -> None:
@@ -169,14 +169,15 @@ def _appcontext_views(app: Flask, workers: Workers, files: SignalFiles, gates: G
         return report
 
 
-def _async_views(app: Flask, workers: Workers, files: SignalFiles) -> None:
+def _async_views(app: Flask, workers: Workers, files: SignalFiles, capacity: ServerCapacity) -> None:
     @app.get("/signals/async")
     def signals_async() -> Any:
         """The held request returns at once (its receiver then holds); an overlapping one waits,
         bounded, until the held receiver is suspended in its event loop."""
         wave = _async_wave(files, workers, request.args["wave"], int(request.args["size"]))
-        if request.args["role"] == "overlap" and not wave.entered.wait(GATE_TIMEOUT):
-            wave.broken = True  # a server that runs one request at a time pays the wait once
+        overlapping = request.args["role"] == "overlap"
+        if overlapping and not capacity.wait_for_another_request(wave.entered, GATE_TIMEOUT):
+            wave.broken = True  # the held receiver never got in while this one waited
             wave.entered.set()
         return {"ok": True}
 
