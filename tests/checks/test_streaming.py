@@ -31,7 +31,10 @@ def stream(live: LiveClient, path: str) -> tuple[dict[str, Any], dict[str, Any]]
         log = live.json("/streaming/log", {"token": token, "wait": 0})
         return {"status": status, "chunks": [], **json.loads(body)}, log
     chunks = [json.loads(line) for line in body.decode().splitlines() if line.strip()]
-    log = live.json("/streaming/log", {"token": token})
+    # A 200 whose body is the wrapper's error (a server that had already sent the headers): the
+    # error escaped wsgi_app, so Flask's body never ran and will never finish; don't wait for it.
+    escaped = any(isinstance(chunk, dict) and "escaped_wsgi_app" in chunk for chunk in chunks)
+    log = live.json("/streaming/log", {"token": token, **({"wait": 0} if escaped else {})})
     return {"status": status, "chunks": chunks, "escaped_wsgi_app": None}, log
 
 
