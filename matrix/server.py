@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from matrix.models import check_server_names, default_server
+from matrix.models import SERVERS, check_server_names, default_server
 
 DRIVER_ENV = "FLASK_MATRIX_DRIVER"
 START_TIMEOUT = 30.0
@@ -63,10 +63,11 @@ class LiveServer:
             os.killpg(self.process.pid, signum)  # the server and any workers it forked
 
     def stop(self) -> None:
-        """SIGTERM the process group, SIGKILL it after ``STOP_TIMEOUT``; always reaps. Idempotent."""
+        """Signal the process group (the server's stop signal, SIGTERM for most), SIGKILL it after
+        ``STOP_TIMEOUT``; always reaps. Idempotent."""
         _RUNNING.discard(self)
         if self.process.poll() is None:
-            self._signal_group(signal.SIGTERM)
+            self._signal_group(SERVERS[self.server].stop_signal if self.server in SERVERS else signal.SIGTERM)
             try:
                 self.process.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:

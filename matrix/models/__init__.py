@@ -7,6 +7,7 @@ installed (and ``gevent`` or ``eventlet`` must never be imported in the process 
 from __future__ import annotations
 
 import importlib
+import signal
 from typing import NamedTuple
 
 from matrix.models.base import Model
@@ -46,6 +47,8 @@ class ServerInfo(NamedTuple):
     """The distribution that is this server (its version goes into the record)."""
     target: str = ""
     program: tuple[str, ...] = ()
+    stop_signal: int = signal.SIGTERM
+    """How the launcher asks it to stop once the checks are done (then SIGKILL, bounded)."""
 
 
 SERVERS: dict[str, ServerInfo] = {
@@ -72,6 +75,8 @@ SERVERS: dict[str, ServerInfo] = {
             "1",
             "matrix.wsgi:{app}",
         ),
+        # Quick shutdown: SIGTERM waits out the graceful timeout with nothing left to finish.
+        stop_signal=signal.SIGINT,
     ),
     # gevent
     "pywsgi": ServerInfo("gevent", "gevent.pywsgi", "gevent"),
@@ -91,6 +96,8 @@ SERVERS: dict[str, ServerInfo] = {
             "1",
             "matrix.wsgi:{app}",
         ),
+        # Quick shutdown: SIGTERM waits out the graceful timeout with nothing left to finish.
+        stop_signal=signal.SIGINT,
     ),
     # eventlet (gunicorn no longer ships an eventlet worker: see the table's notes)
     "eventlet-wsgi": ServerInfo("eventlet", "eventlet.wsgi", "eventlet"),
