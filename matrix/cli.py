@@ -13,7 +13,15 @@ from typing import Any
 
 from matrix.axis import FlaskSpecError, parse_flask_spec
 from matrix.diff import DiffError, diff_tables, render_diff_markdown, render_diff_terminal
-from matrix.models import MODELS, SERVERS, UnknownModel, UnknownServer, check_model_name, servers_of
+from matrix.models import (
+    MODELS,
+    SERVERS,
+    UnknownModel,
+    UnknownServer,
+    check_model_name,
+    check_server_names,
+    servers_of,
+)
 from matrix.records import RecordError, read_records, write_record
 from matrix.report.jsonfile import SCHEMA as TABLE_SCHEMA
 from matrix.report.jsonfile import render_json, table_to_json
@@ -234,6 +242,21 @@ def cmd_ci_github(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_checks(args: argparse.Namespace) -> int:
+    """The matrix's checks under one model: one pytest per server, at the same time."""
+    from matrix.fanout import default_jobs, run_columns
+
+    try:
+        check_model_name(args.model)
+        servers = check_server_names(args.model, args.servers)
+    except (UnknownModel, UnknownServer) as exc:
+        raise UsageFailure(str(exc)) from None
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageFailure(f"--jobs must be at least 1, not {args.jobs}")
+    pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    return run_columns(args.model, servers, pytest_args, args.jobs or default_jobs(servers))
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     for name in MODELS:
         for server in servers_of(name):
@@ -310,6 +333,12 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of sub
     ci.add_argument("engine", choices=["github"], help="the CI engine")
     ci.add_argument("--check", action="store_true", help="exit 1 if the committed file is out of date")
     ci.set_defaults(run=cmd_ci_github)
+    checks = sub.add_parser("checks", help="run the checks under one model, its servers in parallel")
+    checks.add_argument("--model", required=True, help=", ".join(MODELS))
+    checks.add_argument("--servers", default="all", help="'all' (default) or the model's server names")
+    checks.add_argument("--jobs", type=int, help="pytest processes at once (default: half the servers)")
+    checks.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then pytest's arguments")
+    checks.set_defaults(run=cmd_checks)
     models = sub.add_parser("models", help="list the concurrency models")
     models.set_defaults(run=cmd_models)
     serve = sub.add_parser("serve", help="serve the app set under one model until Ctrl-C")
