@@ -13,6 +13,7 @@ server, whose process also dies with its parent) and reaps them before returning
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from queue import Queue
 from typing import IO, Any
+
+from matrix.server import DRIVER_ENV
 
 STOP_TIMEOUT = 15.0
 """Bound on a column's pytest stopping (and stopping its server) after SIGTERM, then SIGKILL."""
@@ -41,9 +44,10 @@ class Column:
 
 
 def column_command(model: str, servers: Sequence[str], pytest_args: Sequence[str]) -> list[str]:
-    """The pytest command line for some of a model's columns, one after the other."""
+    """The pytest command line for some of a model's columns, one after the other, run through
+    this module's entry point so that it dies with this process (see ``main``)."""
     selection = [f"--flask-model={model}", f"--flask-server={','.join(servers)}"]
-    return [sys.executable, "-m", "pytest", *pytest_args, *selection]
+    return [sys.executable, "-m", "matrix.fanout", str(os.getpid()), *pytest_args, *selection]
 
 
 def split_columns(servers: Sequence[str], processes: int) -> list[list[str]]:
@@ -65,6 +69,8 @@ def run_columns(
     groups = split_columns(servers, jobs)
     columns = [Column(group, column_command(model, group, pytest_args)) for group in groups]
     finished: Queue[Column] = Queue()
+    # Everything started for this run carries this process's pid (see processes_of_driver).
+    env = {**os.environ, DRIVER_ENV: os.environ.get(DRIVER_ENV) or str(os.getpid())}
     launching = threading.Lock()  # an interrupt and a launch never cross: no column starts late
     stop = threading.Event()
 
@@ -72,8 +78,14 @@ def run_columns(
         with launching:
             if not stop.is_set():
                 column.started = time.monotonic()
+                # Own session: a terminal's Ctrl-C reaches this process only, which then stops
+                # each pytest once (a second interrupt could cut its cleanup short).
                 column.process = subprocess.Popen(
-                    column.command, stdout=column.output, stderr=subprocess.STDOUT
+                    column.command,
+                    stdout=column.output,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,
                 )
         if column.process is not None:
             column.returncode = column.process.wait()
@@ -100,6 +112,7 @@ def run_columns(
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a repeat must not cut the stopping short
     raise KeyboardInterrupt
 
 
@@ -131,3 +144,16 @@ def default_jobs(servers: Sequence[str]) -> int:
     each pytest process costs a start-up's CPU, and on a small machine running the whole matrix
     CPU is what runs out first; two columns per process overlap the waiting at half the cost."""
     return max(1, (len(servers) + 1) // 2)
+
+
+def main(argv: list[str]) -> None:
+    """``python -m matrix.fanout PARENT_PID PYTEST_ARGS...``: become that pytest, set to get
+    SIGTERM when the fan-out dies (even SIGKILLed), so that it stops its server and exits."""
+    from matrix.serve import die_with_parent
+
+    die_with_parent(int(argv[0]), signal.SIGTERM)
+    os.execv(sys.executable, [sys.executable, "-m", "pytest", *argv[1:]])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

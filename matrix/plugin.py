@@ -239,6 +239,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _terminate(signum: int, frame: object) -> None:
+    """The first SIGTERM interrupts; later ones are ignored, so that they cannot cut short the
+    interrupted run's own cleanup (a driver started by a fan-out that was SIGKILLed gets its
+    die-with-parent SIGTERM once per thread of the fan-out: Linux sends it on each reparenting)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt(f"signal {signum}")
 
 

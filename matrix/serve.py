@@ -31,13 +31,14 @@ from matrix.models import (
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies, even if the parent was SIGKILLed.
+def die_with_parent(parent_pid: int, signum: int = signal.SIGKILL) -> None:
+    """Ask Linux to send ``signum`` (SIGKILL) to this process when its parent dies, even if the
+    parent was SIGKILLed.
 
     The request survives exec, so it also covers a program server's master process."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        libc.prctl(PR_SET_PDEATHSIG, signum)
     if os.getppid() != parent_pid:  # the parent died before the request above took effect
         os._exit(1)
 

@@ -171,7 +171,8 @@ def serve_in_subprocess(
             ],
             # Inherited by everything the server starts (exec'd programs, forked workers), so any
             # process a driver left behind can be found: see processes_of_driver().
-            env={**os.environ, DRIVER_ENV: str(os.getpid())},
+            # A driver that is one of several a fan-out started keeps the fan-out's pid.
+            env={**os.environ, DRIVER_ENV: os.environ.get(DRIVER_ENV) or str(os.getpid())},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

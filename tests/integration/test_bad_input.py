@@ -44,6 +44,12 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
         (["upgrade-check", "3.1.3", "nope.whl"], "Flask wheel 'nope.whl' does not exist"),
         (["run", "--flask", "3.1.3", "--models", "threads,trio"], "unknown model 'trio'"),
         (["report", "no/such/folder"], "no/such/folder: cannot read"),
+        (["checks", "--model", "trio", "--", "tests/checks"], "unknown model 'trio'"),
+        (
+            ["checks", "--model", "asgi", "--servers", "waitress"],
+            "unknown server 'waitress' for model 'asgi'",
+        ),
+        (["checks", "--model", "asgi", "--jobs", "0"], "--jobs must be at least 1, not 0"),
     ],
     ids=[
         "unknown-model",
@@ -52,6 +58,9 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
         "missing-wheel",
         "bad-model-list",
         "no-records",
+        "checks-unknown-model",
+        "checks-server-of-other-model",
+        "checks-no-jobs",
     ],
 )
 def test_cli_refuses_bad_arguments(args: list[str], message: str) -> None:

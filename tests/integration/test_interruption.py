@@ -44,6 +44,32 @@ def start_run(records: Path, *extra: str) -> subprocess.Popen[bytes]:
     )
 
 
+def start_fan_out(records: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """``flask-matrix checks``: the asgi model's four columns in two pytest processes."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "matrix.cli",
+            "checks",
+            "--model=asgi",
+            "--jobs=2",
+            "--",
+            "tests/checks",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--flask-records={records}",
+            f"--flask-logs={records / 'logs'}",
+            *extra,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 - no threads yet
+    )
+
+
 def wait_until_gone(driver: int) -> list[int]:
     deadline = time.monotonic() + SETTLE
     while (left := processes_of_driver(driver)) and time.monotonic() < deadline:
@@ -70,4 +96,26 @@ def test_interrupted_run_leaves_nothing_behind(signum: int, seed: int, tmp_path:
     assert rerun.wait(timeout=120) == 0
     records = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
     assert records and all(r["complete"] for r in records)
+    assert wait_until_gone(rerun.pid) == []
+
+
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=["int", "term", "kill"]
+)
+def test_interrupted_fan_out_leaves_nothing_behind(signum: int, tmp_path: Path) -> None:
+    """Interrupting flask-matrix checks (even SIGKILL, which it cannot handle) stops every pytest
+    it started and every server those started; records on disk parse and say incomplete; the
+    same command then completes."""
+    run = start_fan_out(tmp_path)
+    time.sleep(random.Random(signum).uniform(1.0, 3.0))  # the random moment, seeded
+    assert run.poll() is None, "the run ended before the moment chosen to interrupt it"
+    run.send_signal(signum)
+    run.wait(timeout=60)
+    assert wait_until_gone(run.pid) == []
+    for path in tmp_path.glob("*.json"):
+        assert read_record(path).complete is False
+    rerun = start_fan_out(tmp_path, "-k", "isolation or teardown")
+    assert rerun.wait(timeout=120) == 0
+    records = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
+    assert len(records) == 4 and all(r["complete"] for r in records)
     assert wait_until_gone(rerun.pid) == []
