@@ -8,6 +8,7 @@ cache stays warm, as on any machine that ran the matrix once):
   warm      the same again, environments built, nothing changed
   floor     sum of per-environment check time / cores + environment install time / cores
   column    one server under one Flask version (the full catalog, server start included), median
+  start     of that: the server's start until it answers (and is stopped again), median
   pip       (with --pip) the same matrix by plain tox with pip and virtualenv, sequential, cold
 Speed never comes from doing less: the same checks and request counts run in every figure.
 """
@@ -79,6 +80,35 @@ def column_runs(workdir: Path, env: str, model: str, server: str, runs: int) -> 
     return statistics.median(walls)
 
 
+START = """
+import sys, time
+from pathlib import Path
+from matrix.server import serve_in_subprocess
+began = time.monotonic()
+server = serve_in_subprocess(sys.argv[1], "apps:create_app", Path(sys.argv[3]), server=sys.argv[2])
+print(time.monotonic() - began)
+server.stop()
+"""
+
+
+def start_runs(workdir: Path, env: str, model: str, server: str, runs: int) -> float:
+    """Median seconds from launching the server to its first answer (readiness)."""
+    python = workdir / env / "bin" / "python"
+    log = workdir / "logs" / f"start-{server}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    starts = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [str(python), "-c", START, model, server, str(log)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        starts.append(float(done.stdout.strip()))
+    return statistics.median(starts)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -116,19 +146,24 @@ def main() -> int:
         ("full matrix, warm (tox p)", warm),
         ("floor: checks/cores + installs/cores", floor),
     ]
-    columns = {}
+    columns: dict[str, tuple[float, float]] = {}
     for server, info in SERVERS.items():
         env = f"flask31-{info.model}"
         if (fast / env).is_dir():
-            columns[f"column {env}/{server}"] = column_runs(fast, env, info.model, server, args.column_runs)
+            columns[f"column {env}/{server}"] = (
+                column_runs(fast, env, info.model, server, args.column_runs),
+                start_runs(fast, env, info.model, server, args.column_runs),
+            )
     pip = None
     if args.pip:
         slow = WORK / "pip"
         shutil.rmtree(slow, ignore_errors=True)
         pip = tox(["--runner", "virtualenv", *select], slow)
     print(f"{'figure':45} {'seconds':>9}")
-    for name, value in [*rows, *columns.items()]:
+    for name, value in rows:
         print(f"{name:45} {value:9.1f}")
+    for name, (wall, start) in columns.items():
+        print(f"{name:45} {wall:9.1f}   (server start {start:.2f})")
     print(f"{'ratio cold / floor':45} {cold / floor:9.2f}")
     print(f"{'ratio warm / floor':45} {warm / floor:9.2f}")
     if pip is not None:
