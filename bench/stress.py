@@ -52,12 +52,21 @@ def main() -> int:
             proc = multiprocessing.Process(target=burn, args=(until,), daemon=True)
             proc.start()
             load.append(proc)
+    if not args.envs:
+        # The check environments only (tox's default list minus `report`), as bench.py does, so
+        # that a stress run never rewrites the committed COMPATIBILITY.md / compatibility.json.
+        from matrix.ci import default_environments
+
+        listed = subprocess.run(
+            [sys.executable, "-m", "tox", "l"], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        args.envs = ",".join(default_environments(listed.stdout))
+    select = ["-e", args.envs]
     outcomes: dict[str, dict[int, str]] = defaultdict(dict)
     started = time.monotonic()
     try:
         for run in range(1, args.runs + 1):
             records = WORK / f"run-{run}"
-            select = ["-e", args.envs] if args.envs else []
             subprocess.run(
                 [sys.executable, "-m", "tox", "p", "-p", str(args.parallel), *select],
                 cwd=ROOT,
