@@ -169,10 +169,12 @@ def main() -> int:
     if pip is not None:
         print(f"{'plain tox + pip, sequential, cold':45} {pip:9.1f}")
         print(f"{'speed-up over plain tox + pip (cold)':45} {pip / cold:9.2f}x")
-    print(f"{'environments':45} {len(per_env):9d}   cores {cores}, tox p -p {args.parallel}")
+    ran = len(args.envs.split(","))
+    print(f"{'environments':45} {ran:9d}   cores {cores}, tox p -p {args.parallel}")
     print("per environment (cold install s / warm checks s):")
     for name in sorted(per_env):
-        print(f"  {name:30} {per_env[name][0]:6.1f} {warm_env.get(name, (0, 0))[1]:7.1f}")
+        if name in args.envs.split(","):  # tox's result also lists environments it did not run
+            print(f"  {name:30} {per_env[name][0]:6.1f} {warm_env.get(name, (0, 0))[1]:7.1f}")
     return 0
 
 
