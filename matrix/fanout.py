@@ -34,7 +34,9 @@ INTERRUPTED = 2
 
 
 @dataclass
-class Column:
+class ColumnProcess:
+    """One pytest process and the columns (servers) it runs, one after the other."""
+
     servers: list[str]
     command: list[str]
     output: IO[bytes] = field(default_factory=tempfile.TemporaryFile)  # closed by run_columns
@@ -62,19 +64,20 @@ def run_columns(
     """Run the servers' columns dealt over ``jobs`` pytest processes, all at once; print each
     process's output when it ends.
 
-    Returns 0 if every column passed, else the first non-zero exit code in ``servers`` order
-    (pytest's: 1 red cells, 3 a server that would not start, ...), or 2 when interrupted.
+    Returns 0 if every process passed, else the first non-zero exit code in the order the
+    processes were dealt (pytest's: 1 red cells, 3 a server that would not start, ...), or 2 when
+    interrupted.
     """
     out = out or sys.stdout
     groups = split_columns(servers, jobs)
-    columns = [Column(group, column_command(model, group, pytest_args)) for group in groups]
-    finished: Queue[Column] = Queue()
+    columns = [ColumnProcess(group, column_command(model, group, pytest_args)) for group in groups]
+    finished: Queue[ColumnProcess] = Queue()
     # Everything started for this run carries this process's pid (see processes_of_driver).
     env = {**os.environ, DRIVER_ENV: os.environ.get(DRIVER_ENV) or str(os.getpid())}
     launching = threading.Lock()  # an interrupt and a launch never cross: no column starts late
     stop = threading.Event()
 
-    def run(column: Column) -> None:
+    def run(column: ColumnProcess) -> None:
         with launching:
             if not stop.is_set():
                 column.started = time.monotonic()
@@ -116,7 +119,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _stop_all(columns: list[Column]) -> None:
+def _stop_all(columns: list[ColumnProcess]) -> None:
     """SIGTERM every running column, SIGKILL the ones still running after the bound; reap all."""
     running = [c.process for c in columns if c.process is not None and c.process.poll() is None]
     for process in running:
@@ -130,7 +133,7 @@ def _stop_all(columns: list[Column]) -> None:
             process.wait()
 
 
-def _print_column(column: Column, out: IO[str]) -> None:
+def _print_column(column: ColumnProcess, out: IO[str]) -> None:
     elapsed = time.monotonic() - column.started if column.started else 0.0
     column.output.seek(0)
     text = column.output.read().decode(errors="replace")
