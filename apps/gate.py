@@ -120,8 +120,8 @@ class Gate:
         self.broken = False
         self.at_capacity = False
 
-    def enter(self) -> None:
-        """Count one participant in and wait (yielding) until the gate opens."""
+    def arrive(self) -> None:
+        """Count one participant in; open the gate if it is full or fills the server."""
         with self._lock:
             self.arrived += 1
             self.inside += 1
@@ -131,6 +131,10 @@ class Gate:
             elif self.capacity is not None and self.capacity.saturated(self.inside):
                 self.at_capacity = True
                 self._opened.set()
+
+    def enter(self) -> None:
+        """Count one participant in and wait (yielding) until the gate opens."""
+        self.arrive()
         if not self._opened.wait(self.timeout):
             with self._lock:
                 self.broken = True

@@ -97,8 +97,8 @@ def _capacity_views(app: Flask, workers: Workers, capacity: ServerCapacity) -> N
 
     @app.get("/capacity")
     def measure_capacity() -> Any:
-        """One of ``size`` concurrent requests meeting at a ``CapacityProbe``; each records what
-        the probe measured, so the last to leave records the most that were inside at once."""
+        """One of ``size`` concurrent requests meeting at a ``CapacityProbe``; each records and
+        answers the one figure the probe fixed when it opened."""
         with probes_lock:
             probe = probes.setdefault(
                 request.args["wave"],
@@ -107,10 +107,6 @@ def _capacity_views(app: Flask, workers: Workers, capacity: ServerCapacity) -> N
         probe.enter()
         probe.leave()
         capacity.record(probe.limit())
-        return capacity.to_json()
-
-    @app.get("/capacity/measured")
-    def measured_capacity() -> Any:
         return capacity.to_json()
 
 
@@ -222,7 +218,7 @@ def _test_request_context_views(app: Flask, workers: Workers, gates: GateRegistr
         spawned = [workers.spawn(push_and_read(i)) for i in range(count)]
         seen = [worker.join(JOIN_TIMEOUT) for worker in spawned]
         wrong = {str(i): s for i, s in enumerate(seen) if s != {"value": str(i)}}
-        return {"wrong": wrong, "in_flight": gate.max_inside, "gate_broken": gate.broken}
+        return {"wrong": wrong, **gate.report()}
 
 
 def _streaming_views(app: Flask, workers: Workers) -> None:

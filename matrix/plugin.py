@@ -116,8 +116,6 @@ class ServerState:
         )
         self.live: LiveServer | None = None
         self.poisoned = False
-        self.calibration: dict[str, Any] | None = None
-        """What the app's calibration measured on the current server process (None: none)."""
 
     def live_server(self) -> LiveServer:
         if self.live is not None and (self.poisoned or not self.live.alive()):
@@ -128,7 +126,9 @@ class ServerState:
             self.live = serve_in_subprocess(self.session.model, self.session.app, log, server=self.name)
             self.poisoned = False
             try:
-                self.calibration = calibrate(self.live.base_url, self.session.timeout)
+                self.record.calibration = calibrate(
+                    self.live.base_url, self.live.ready_answer, self.session.timeout
+                )
             except (AssertionError, CheckTimeout, OSError) as exc:
                 self.live.stop()
                 self.live = None
@@ -141,7 +141,6 @@ class ServerState:
 
     def save(self, complete: bool = False) -> None:
         self.record.complete = complete
-        self.record.calibration = self.calibration
         path = self.session.record_path(self.name)
         if path is not None:
             write_record(path, self.record)

@@ -50,6 +50,8 @@ class LiveServer:
         self.log_path = log_path
         self.process = process
         self.port = port
+        self.ready_answer = b""
+        """The body of the app's answer to ``/ready`` (empty if it was not a 200)."""
 
     @property
     def base_url(self) -> str:
@@ -67,7 +69,7 @@ class LiveServer:
         ``STOP_TIMEOUT``; always reaps. Idempotent."""
         _RUNNING.discard(self)
         if self.process.poll() is None:
-            self._signal_group(SERVERS[self.server].stop_signal if self.server in SERVERS else signal.SIGTERM)
+            self._signal_group(SERVERS[self.server].stop_signal)  # a registry name: see serve_in_subprocess
             try:
                 self.process.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -108,23 +110,24 @@ def _last_line(path: Path) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def _ready(url: str, process: subprocess.Popen[bytes], deadline: float) -> bool:
-    """One GET of ``url``, queued in the listening socket until the server accepts it.
+def _ready(url: str, process: subprocess.Popen[bytes], deadline: float) -> bytes | None:
+    """One GET of ``url``, queued in the listening socket until the server accepts it; the body
+    of a 200 answer (``b""`` for any other HTTP answer), or None if the server never answered.
 
-    A refused or reset connection means nothing listens any more: the server died (then False at
+    A refused or reset connection means nothing listens any more: the server died (then None at
     once) or a program server is still handing its socket to a worker (then ask again).
     """
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=max(0.1, deadline - time.monotonic())):
-                return True
+            with urllib.request.urlopen(url, timeout=max(0.1, deadline - time.monotonic())) as answer:
+                return bytes(answer.read())
         except urllib.error.HTTPError:
-            return True  # any HTTP answer means the app is served (a user's app has no /ready)
+            return b""  # any HTTP answer means the app is served (a user's app has no /ready)
         except (urllib.error.URLError, OSError):
             if process.poll() is not None:
-                return False
+                return None
             time.sleep(0.02)
-    return False
+    return None
 
 
 def bind_loopback() -> socket.socket:
@@ -183,13 +186,15 @@ def serve_in_subprocess(
         )
     live = LiveServer(model, server, app, log_path, process, port)
     _RUNNING.add(live)
-    if not _ready(f"{live.base_url}/ready", process, time.monotonic() + timeout):
+    ready = _ready(f"{live.base_url}/ready", process, time.monotonic() + timeout)
+    if ready is None:
         live.stop()
         why = _last_line(log_path) or f"no answer within {timeout:g} s"
         raise ServerStartError(
             f"{model}/{server}: server for {app} failed to start (exit {process.returncode}): "
             f"{why} — log: {log_path}"
         )
+    live.ready_answer = ready
     return live
 
 

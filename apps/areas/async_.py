@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
-from apps.gate import ServerCapacity, server_capacity
+from apps.gate import Gate, ServerCapacity, server_capacity
 from apps.observe import observe, raised
 from apps.views import GATE_TIMEOUT, JOIN_TIMEOUT
 from matrix.models.base import Event, Workers
@@ -65,34 +65,15 @@ class Keyed(Generic[T]):
             self._items.pop(key, None)
 
 
-class AsyncGate:
-    """``apps.gate.Gate`` for coroutines: opens when ``size`` have arrived, when as many are
-    inside as the server runs at once, when released, or (bounded, then broken and open for good)
-    after ``timeout``; counts who was inside at once."""
+class AsyncGate(Gate):
+    """``apps.gate.Gate`` for coroutines: the same counting and opening (full, at the server's
+    capacity, or bounded, then broken and open for good after ``timeout``), waited for by a
+    coroutine that stays suspended in its loop; it can also be released, and tells when its lead
+    participant is inside."""
 
     def __init__(self, workers: Workers, size: int, timeout: float, capacity: ServerCapacity) -> None:
-        self._lock = threading.Lock()
-        self._opened = workers.event()
-        self.size = size
-        self.timeout = timeout
-        self.capacity = capacity
-        self.arrived = 0
-        self.inside = 0
-        self.max_inside = 0
-        self.broken = False
-        self.at_capacity = False
+        super().__init__(workers, size, timeout, capacity)
         self.lead_entered = workers.event()
-
-    def arrive(self) -> None:
-        with self._lock:
-            self.arrived += 1
-            self.inside += 1
-            self.max_inside = max(self.max_inside, self.inside)
-            if self.arrived >= self.size:
-                self._opened.set()
-            elif self.capacity.saturated(self.inside):
-                self.at_capacity = True
-                self._opened.set()
 
     async def opened(self) -> None:
         """Stay suspended in the loop until the gate opens (bounded)."""
@@ -111,10 +92,6 @@ class AsyncGate:
             if not self._opened.is_set():
                 self.broken = broken
                 self._opened.set()
-
-    def leave(self) -> None:
-        with self._lock:
-            self.inside -= 1
 
 
 async def poll(event: Event, timeout: float) -> bool:
@@ -158,12 +135,7 @@ async def echo_after_gate(gate: AsyncGate, lead: bool = False) -> dict[str, Any]
         seen = echo()
     finally:
         gate.leave()
-    return {
-        "echo": seen,
-        "in_flight": gate.max_inside,
-        "gate_broken": gate.broken,
-        "gate_at_capacity": gate.at_capacity,
-    }
+    return {"echo": seen, **gate.report()}
 
 
 def register(app: Flask, workers: Workers) -> None:

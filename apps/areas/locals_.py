@@ -103,12 +103,7 @@ def _local_views(app: Flask, workers: Workers, gates: GateRegistry) -> None:
             parent_after = observe(lambda: ISOLATED.owner)
         finally:
             release_local(ISOLATED)
-        return {
-            "seen": seen,
-            "parent_after": parent_after,
-            "in_flight": gate.max_inside,
-            "gate_broken": gate.broken,
-        }
+        return {"seen": seen, "parent_after": parent_after, **gate.report()}
 
 
 def _localstack_views(app: Flask, workers: Workers, gates: GateRegistry) -> None:
@@ -144,12 +139,7 @@ def _localstack_views(app: Flask, workers: Workers, gates: GateRegistry) -> None
             parent_after = observe(lambda: STACKED.top)
         finally:
             release_local(STACKED)
-        return {
-            "seen": seen,
-            "parent_after": parent_after,
-            "in_flight": gate.max_inside,
-            "gate_broken": gate.broken,
-        }
+        return {"seen": seen, "parent_after": parent_after, **gate.report()}
 
 
 def _localproxy_views(app: Flask, workers: Workers) -> None:
@@ -235,9 +225,4 @@ def _localmanager_views(app: Flask, workers: Workers, gates: GateRegistry) -> No
             parent_after = snapshot()
         finally:
             MANAGER.cleanup()
-        return {
-            "seen": seen,
-            "parent_after": parent_after,
-            "in_flight": gate.max_inside,
-            "gate_broken": gate.broken,
-        }
+        return {"seen": seen, "parent_after": parent_after, **gate.report()}

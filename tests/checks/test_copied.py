@@ -9,7 +9,6 @@ parked worker released, so "after the response" is the same moment under every s
 from __future__ import annotations
 
 import json
-import socket
 import urllib.parse
 import urllib.request
 import uuid
@@ -18,59 +17,12 @@ from typing import Any
 
 import pytest
 
-from matrix.client import CheckTimeout, LiveClient
+from matrix.client import FORM, Exchange, LiveClient
 from matrix.verdict import Verdict
 
 MARKER = "copied"
 READS = {"args": {"value": MARKER}, "session": {"value": MARKER}}
-FORM = "application/x-www-form-urlencoded"
 BOUNDARY = "matrix-copied-boundary"
-
-
-class Exchange:
-    """One request answered to the closed connection: status, Set-Cookie values, JSON body."""
-
-    def __init__(self, status: int, cookies: list[str], body: Any) -> None:
-        self.status = status
-        self.cookies = cookies
-        self.body = body
-
-
-def exchange(
-    live: LiveClient,
-    path: str,
-    params: Mapping[str, Any],
-    body: bytes = b"",
-    content_type: str = FORM,
-) -> Exchange:
-    """POST ``body`` with ``Connection: close`` and read until the server closes the socket
-    (like ``LiveClient.json_until_closed``, with any body and the response headers kept)."""
-    host, port = live.base_url.removeprefix("http://").split(":")
-    head = (
-        f"POST {path}?{urllib.parse.urlencode(params)} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    )
-    chunks = []
-    try:
-        with socket.create_connection((host, int(port)), timeout=live._remaining()) as sock:
-            sock.sendall(head.encode() + body)
-            while data := sock.recv(65536):
-                chunks.append(data)
-                sock.settimeout(live._remaining())
-    except TimeoutError as exc:
-        raise CheckTimeout(f"{path}: connection not closed within {live.timeout:g} s") from exc
-    raw_head, _, payload = b"".join(chunks).partition(b"\r\n\r\n")
-    lines = raw_head.decode("latin-1").split("\r\n")
-    cookies = [
-        value.split(";", 1)[0].strip()
-        for name, _, value in (line.partition(":") for line in lines[1:])
-        if name.strip().lower() == "set-cookie"
-    ]
-    try:
-        parsed = json.loads(payload)
-    except json.JSONDecodeError:
-        raise AssertionError(f"{path} answered non-JSON {payload[:200]!r}") from None
-    return Exchange(int(lines[0].split()[1]), cookies, parsed)
 
 
 def late(
@@ -79,7 +31,9 @@ def late(
     """Park a worker past the response, wait until the server is done with the request, then
     release the worker; returns the parked response and what the worker observed."""
     token = uuid.uuid4().hex
-    parked = exchange(live, path, {**params, "timing": "late", "token": token}, body, content_type)
+    parked = live.exchange_until_closed(
+        path, {**params, "timing": "late", "token": token}, body, content_type
+    )
     assert parked.body.get("parked") is True, parked.body
     assert live.json("/ready")["ok"] is True  # the server's cleanup after the close is over too
     return parked, live.json("/copied/result", {"token": token})["observed"]
@@ -105,7 +59,9 @@ def test_copy_context_unparsed_body(live: LiveClient, verdict: Verdict, variant:
     if variant == "late":
         _, observed = late(live, "/copied/unparsed-body", params, body, kind)
     else:
-        observed = exchange(live, "/copied/unparsed-body", {**params, "timing": "joined"}, body, kind)
+        observed = live.exchange_until_closed(
+            "/copied/unparsed-body", {**params, "timing": "joined"}, body, kind
+        )
         observed = observed.body["observed"]
     verdict.compare({"body": {"value": "raw-body"}}, observed)
 
@@ -120,7 +76,9 @@ def test_copy_context_files(live: LiveClient, verdict: Verdict, variant: str) ->
         _, observed = late(live, "/copied/files", params, body, kind)
         verdict.compare({"file": {"value": "payload"}}, observed)
     else:
-        observed = exchange(live, "/copied/files", {**params, "timing": "joined"}, body, kind).body
+        observed = live.exchange_until_closed(
+            "/copied/files", {**params, "timing": "joined"}, body, kind
+        ).body
         verdict.compare(
             {"worker": {"value": MARKER}, "view_read": {"value": "payload"}}, observed["observed"]
         )
@@ -134,7 +92,7 @@ def test_copy_context_session_write(live: LiveClient, verdict: Verdict, variant:
     if variant == "late":
         response, observed = late(live, "/copied/session-write", params)
     else:
-        response = exchange(live, "/copied/session-write", {**params, "timing": "joined"})
+        response = live.exchange_until_closed("/copied/session-write", {**params, "timing": "joined"})
         observed = response.body["observed"]
     status, body = read_session(live, "; ".join(response.cookies))
     verdict.compare(
@@ -167,7 +125,9 @@ def test_copy_context_teardown_count(live: LiveClient, verdict: Verdict) -> None
     """teardown_request runs once for a request whose copied-context worker outlives the response:
     once when the response is done, and not again when the worker finishes."""
     token = uuid.uuid4().hex
-    parked = exchange(live, "/copied/teardown", {"marker": MARKER, "timing": "late", "token": token})
+    parked = live.exchange_until_closed(
+        "/copied/teardown", {"marker": MARKER, "timing": "late", "token": token}
+    )
     assert parked.body.get("parked") is True, parked.body
     assert live.json("/ready")["ok"] is True
     after_response = live.json("/copied/teardown-count", {"token": token})["calls"]

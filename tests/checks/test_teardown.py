@@ -4,13 +4,10 @@ an outer app context during dispatch, and callbacks that run after the response.
 from __future__ import annotations
 
 import http.client
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from typing import Any
 
-from matrix.client import CheckTimeout, LiveClient
+from matrix.client import LiveClient
 from matrix.verdict import Verdict
 
 
@@ -21,24 +18,12 @@ def _token(name: str) -> str:
 def get_to_the_end(live: LiveClient, path: str, params: dict[str, str]) -> tuple[int, str]:
     """GET ``path``: the status, and whether the body arrived whole (``complete``) or the server
     closed the connection short of the Content-Length it had announced (``incomplete``)."""
-    url = f"{live.base_url}{path}?{urllib.parse.urlencode(params)}"
-    try:
+    with live.bounded(path), live.open(path, params) as response:
         try:
-            response: Any = urllib.request.urlopen(url, timeout=live._remaining())
-        except urllib.error.HTTPError as exc:
-            response = exc
-        with response:
-            try:
-                response.read()
-            except http.client.IncompleteRead:
-                return response.getcode(), "incomplete"
-            return response.getcode(), "complete"
-    except TimeoutError as exc:
-        raise CheckTimeout(f"{path}: no answer within the check's {live.timeout:g} s bound") from exc
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise CheckTimeout(f"{path}: no answer within {live.timeout:g} s") from exc
-        raise
+            response.read()
+        except http.client.IncompleteRead:
+            return response.getcode(), "incomplete"
+        return response.getcode(), "complete"
 
 
 def test_teardown_raising_callback(live: LiveClient, verdict: Verdict) -> None:
