@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
+from apps.shared import Keyed
 from matrix.models.base import Workers
+
+CAPACITY_PROBE = 100
+"""Requests in the wave that measures the server's capacity: the largest wave a check sends."""
+CAPACITY_QUIET = 0.25
+"""No new request for this long, with two or more inside: the server admits no more."""
+CAPACITY_POLL = 0.05
+"""How often a request inside the capacity probe looks whether it should open."""
 
 
 class ServerCapacity:
@@ -63,7 +70,6 @@ class CapacityProbe:
 
     def __init__(self, workers: Workers, size: int, timeout: float, quiet: float) -> None:
         self._lock = threading.Lock()
-        self._workers = workers
         self._opened = workers.event()
         self.size, self.timeout, self.quiet = size, timeout, quiet
         self.arrived = self.inside = self.max_inside = 0
@@ -79,7 +85,7 @@ class CapacityProbe:
             if self.arrived >= self.size and not self._opened.is_set():
                 self._opened.set()  # all arrived: no limit (``_limit`` stays None)
         deadline = time.monotonic() + self.timeout
-        while not self._opened.wait(min(self.quiet, 0.05)):
+        while not self._opened.wait(min(self.quiet, CAPACITY_POLL)):
             now = time.monotonic()
             with self._lock:
                 overlapping_and_quiet = self.inside >= 2 and now - self._last_arrival >= self.quiet
@@ -156,18 +162,10 @@ class Gate:
 class GateRegistry:
     """Gates shared by concurrent requests of one wave, keyed by the client's wave id."""
 
-    def __init__(self, workers: Workers, keep: int = 64, capacity: ServerCapacity | None = None) -> None:
+    def __init__(self, workers: Workers, capacity: ServerCapacity | None = None) -> None:
         self._workers = workers
-        self._lock = threading.Lock()
-        self._gates: OrderedDict[str, Gate] = OrderedDict()
-        self._keep = keep
         self._capacity = capacity
+        self._gates: Keyed[Gate] = Keyed()
 
     def get(self, wave: str, size: int, timeout: float) -> Gate:
-        with self._lock:
-            gate = self._gates.get(wave)
-            if gate is None:
-                gate = self._gates[wave] = Gate(self._workers, size, timeout, self._capacity)
-                while len(self._gates) > self._keep:
-                    self._gates.popitem(last=False)
-            return gate
+        return self._gates.get(wave, lambda: Gate(self._workers, size, timeout, self._capacity))

@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from flask import g
+from flask import Flask, g
+
+MARKER_STORE = "matrix_marker_store"
+"""Where ``create_app`` leaves the app's store, in ``app.extensions``."""
 
 
 class MarkerStore(Protocol):
     def put(self, marker: str) -> None: ...
 
     def get(self) -> str | None: ...
+
+
+def marker_store(app: Flask) -> MarkerStore:
+    store: MarkerStore = app.extensions[MARKER_STORE]
+    return store
 
 
 class GStore:

@@ -1,6 +1,8 @@
-"""The ways application code hands a callable to another worker, each run the way users run it.
+"""How each worker kind runs, the way users run it: one runner per kind of the catalog's table.
 
-A *kind* runs a batch of callables ("thunks") with one primitive — ``threading.Thread``,
+The kinds themselves (name, words, whether a batch overlaps, where they exist) are one table in
+``matrix/areas/workers.toml``; this module says how each one runs. A runner runs a batch of
+callables ("thunks") with one primitive — ``threading.Thread``,
 ``ThreadPoolExecutor.submit``, ``gevent.spawn``, ``asyncio.create_task``, asgiref's
 ``sync_to_async`` ... — and returns their results in order, bounded by a timeout where the
 primitive takes one (a raw greenlet's ``switch()`` and ``async_to_sync`` do not: their thunks run
@@ -8,7 +10,7 @@ inline, one after the other, and bound their own waits). Nothing here copies, pu
 context: whatever context a thunk sees is what the primitive itself gives it, which is what the
 worker checks observe.
 
-``AsyncKind``s need a running event loop and are awaited from an ``async def`` view.
+An async runner needs a running event loop and is awaited from an ``async def`` view.
 Runtime libraries (gevent, eventlet, greenlet, asgiref) are imported inside the functions that use
 them, so importing this module needs only the standard library, and a kind whose runtime is absent
 fails only when it is used (its checks are n/a there).
@@ -21,65 +23,27 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
+from matrix.models.base import KeptResult
+
 Thunk = Callable[[], Any]
+SyncRunner = Callable[[Sequence[Thunk], float], list[Any]]
+AsyncRunner = Callable[[Sequence[Thunk], float], Awaitable[list[Any]]]
 
 
 class WorkerTimeout(RuntimeError):
     """A batch of workers did not finish within its bound."""
 
 
-@dataclass(frozen=True)
-class SyncKind:
-    """A kind started from plain (sync) code."""
-
-    name: str
-    label: str
-    overlaps: bool
-    """Whether a batch's workers can run at the same time (and so meet at a gate)."""
-    run: Callable[[Sequence[Thunk], float], list[Any]]
-
-
-@dataclass(frozen=True)
-class AsyncKind:
-    """A kind that needs a running event loop: awaited from an ``async def`` view."""
-
-    name: str
-    label: str
-    overlaps: bool
-    run: Callable[[Sequence[Thunk], float], Awaitable[list[Any]]]
-
-
 def _remaining(deadline: float) -> float:
     return max(0.0, deadline - time.monotonic())
-
-
-class _Outcome:
-    """A thunk's result or exception, handed back to the spawning code."""
-
-    def __init__(self, thunk: Thunk) -> None:
-        self._thunk = thunk
-        self._result: Any = None
-        self._error: BaseException | None = None
-
-    def __call__(self) -> None:
-        try:
-            self._result = self._thunk()
-        except BaseException as exc:  # re-raised by get(), in the spawning view
-            self._error = exc
-
-    def get(self) -> Any:
-        if self._error is not None:
-            raise self._error
-        return self._result
 
 
 def run_threads(thunks: Sequence[Thunk], timeout: float) -> list[Any]:
     """One ``threading.Thread`` per thunk, all started, then joined."""
     deadline = time.monotonic() + timeout
-    outcomes = [_Outcome(thunk) for thunk in thunks]
+    outcomes = [KeptResult(thunk) for thunk in thunks]
     threads = [threading.Thread(target=outcome, daemon=True) for outcome in outcomes]
     for thread in threads:
         thread.start()
@@ -212,20 +176,17 @@ async def run_sync_to_async(thunks: Sequence[Thunk], timeout: float) -> list[Any
     return list(await asyncio.wait_for(asyncio.gather(*calls), timeout))
 
 
-KINDS: dict[str, SyncKind | AsyncKind] = {
-    kind.name: kind
-    for kind in (
-        SyncKind("thread", "threading.Thread", True, run_threads),
-        SyncKind("thread_pool", "ThreadPoolExecutor.submit", True, run_thread_pool),
-        AsyncKind("run_in_executor", "loop.run_in_executor", True, run_in_executor),
-        SyncKind("gevent_spawn", "gevent.spawn", True, run_gevent_spawn),
-        SyncKind("greenlet", "greenlet.greenlet(fn).switch()", False, run_raw_greenlet),
-        SyncKind("eventlet_spawn", "eventlet.spawn", True, run_eventlet_spawn),
-        SyncKind("eventlet_spawn_n", "eventlet.spawn_n", True, run_eventlet_spawn_n),
-        AsyncKind("create_task", "asyncio.create_task", False, run_create_task),
-        AsyncKind("to_thread", "asyncio.to_thread", True, run_to_thread),
-        AsyncKind("sync_to_async", "asgiref sync_to_async", False, run_sync_to_async),
-        SyncKind("async_to_sync", "asgiref async_to_sync", False, run_async_to_sync),
-    )
+RUNNERS: dict[str, SyncRunner | AsyncRunner] = {
+    "thread": run_threads,
+    "thread_pool": run_thread_pool,
+    "run_in_executor": run_in_executor,
+    "gevent_spawn": run_gevent_spawn,
+    "greenlet": run_raw_greenlet,
+    "eventlet_spawn": run_eventlet_spawn,
+    "eventlet_spawn_n": run_eventlet_spawn_n,
+    "create_task": run_create_task,
+    "to_thread": run_to_thread,
+    "sync_to_async": run_sync_to_async,
+    "async_to_sync": run_async_to_sync,
 }
-"""Every kind, by the variant name its checks use, in table order."""
+"""Each kind's runner, by the kind's name; a coroutine function is served by an async view."""

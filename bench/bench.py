@@ -83,9 +83,11 @@ def column_runs(workdir: Path, env: str, model: str, server: str, runs: int) -> 
 START = """
 import sys, time
 from pathlib import Path
-from matrix.server import serve_in_subprocess
+from matrix.launch.parent import serve_in_subprocess
 began = time.monotonic()
-server = serve_in_subprocess(sys.argv[1], "apps:create_app", Path(sys.argv[3]), server=sys.argv[2])
+server = serve_in_subprocess(
+    sys.argv[1], "apps:create_app", Path(sys.argv[3]), server=sys.argv[2], calibration_timeout=None
+)
 print(time.monotonic() - began)
 server.stop()
 """
@@ -119,17 +121,14 @@ def main() -> int:
     parser.add_argument("--envs", help="comma-separated subset of environments (default: all)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    from matrix.models import SERVERS
+    from matrix.launch.servers import SERVERS
 
     if not args.envs:
         # The check environments only (tox's own default list, minus `report`), so a benchmark
         # never rewrites the committed COMPATIBILITY.md / compatibility.json.
-        from matrix.ci import default_environments
+        from matrix.runner import check_environments
 
-        listed = subprocess.run(
-            [sys.executable, "-m", "tox", "l"], cwd=ROOT, capture_output=True, text=True, check=False
-        )
-        args.envs = ",".join(default_environments(listed.stdout))
+        args.envs = ",".join(check_environments(ROOT))
     select = ["-e", args.envs]
     cores = os.cpu_count() or 1
     fast = WORK / "uv"

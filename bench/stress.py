@@ -55,12 +55,9 @@ def main() -> int:
     if not args.envs:
         # The check environments only (tox's default list minus `report`), as bench.py does, so
         # that a stress run never rewrites the committed COMPATIBILITY.md / compatibility.json.
-        from matrix.ci import default_environments
+        from matrix.runner import check_environments
 
-        listed = subprocess.run(
-            [sys.executable, "-m", "tox", "l"], cwd=ROOT, capture_output=True, text=True, check=False
-        )
-        args.envs = ",".join(default_environments(listed.stdout))
+        args.envs = ",".join(check_environments(ROOT))
     select = ["-e", args.envs]
     outcomes: dict[str, dict[int, str]] = defaultdict(dict)
     started = time.monotonic()

@@ -9,17 +9,13 @@ read by ``toxfile.py`` inside tox's own interpreter, so it imports only stdlib a
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from matrix.datafile import DataFileError, read_toml
+from matrix.versions import RangeError, VersionRange
 
 AXIS_PATH = Path(__file__).with_name("axis.toml")
 VCS_PREFIXES = ("git+", "hg+", "svn+", "bzr+")
@@ -31,7 +27,7 @@ class FlaskSpecError(ValueError):
 
 @dataclass(frozen=True)
 class Pin:
-    flask: SpecifierSet
+    flask: VersionRange
     requires: tuple[str, ...]
     reason: str
 
@@ -42,21 +38,23 @@ class Axis:
     pins: tuple[Pin, ...]
 
     def pins_for(self, version: Version | None) -> list[str]:
-        """The pins whose Flask range holds ``version``; a pre-release counts as its release
-        (3.2.0.dev0 as 3.2.0), since it already carries that release's changes."""
+        """The pins whose Flask range holds ``version`` (the rule of ``matrix.versions``: a
+        pre-release counts as its release, 3.2.0.dev0 as 3.2.0)."""
         if version is None:
             return []
-        release = Version(version.base_version)
-        return [r for pin in self.pins if release in pin.flask for r in pin.requires]
+        return [r for pin in self.pins if version in pin.flask for r in pin.requires]
 
 
 def load_axis(path: Path = AXIS_PATH) -> Axis:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = read_toml(path)
+    except DataFileError as exc:
+        raise FlaskSpecError(str(exc)) from None
     pins = []
     for raw in data.get("pin", []):
         try:
-            pins.append(Pin(SpecifierSet(raw["flask"]), tuple(raw["requires"]), raw["reason"]))
-        except (KeyError, InvalidSpecifier) as exc:
+            pins.append(Pin(VersionRange.parse(raw["flask"]), tuple(raw["requires"]), raw["reason"]))
+        except (KeyError, RangeError) as exc:
             raise FlaskSpecError(f"{path}: bad pin row {raw!r}: {exc}") from None
     return Axis(tuple(data["default"]), tuple(pins))
 

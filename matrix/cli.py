@@ -6,48 +6,27 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from matrix.axis import FlaskSpecError, parse_flask_spec
-from matrix.diff import DiffError, diff_tables, render_diff_markdown, render_diff_terminal
-from matrix.models import (
-    MODELS,
-    SERVERS,
-    UnknownModel,
-    UnknownServer,
-    check_model_name,
-    check_server_names,
-    servers_of,
-)
+from matrix.diff import Change, DiffError, diff_tables, render_diff_markdown, render_diff_terminal
+from matrix.files import write_atomically
+from matrix.launch.servers import SERVERS, UnknownServer, check_server_names, servers_of
+from matrix.models import MODELS, UnknownModel, check_model_name
 from matrix.records import RecordError, read_records, write_record
-from matrix.report.jsonfile import SCHEMA as TABLE_SCHEMA
-from matrix.report.jsonfile import render_json, table_to_json
+from matrix.report.jsonfile import render_json
 from matrix.report.markdown import render_markdown
-from matrix.report.table import Table, build_table
 from matrix.report.terminal import render_terminal
-from matrix.runner import RunError, project_root, run_matrix
+from matrix.runner import RunError, check_environments, project_root, run_matrix
+from matrix.table import Table, TableError, build_table, table_from_json
 
 DEFAULT_OUTPUT = {"markdown": "COMPATIBILITY.md", "json": "compatibility.json", "html": "compatibility.html"}
 
 
 class UsageFailure(Exception):
     """Bad input: printed as one line, exit 2."""
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)  # a report to share, not mkstemp's private 0600
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -65,7 +44,7 @@ def _report(table: Table, args: argparse.Namespace) -> int:
     if fmt:  # --format X [--output PATH]: the same renderers under their usual file names
         setattr(args, fmt, args.output or Path(DEFAULT_OUTPUT[fmt]))
     if args.markdown:
-        from matrix.advice import load_advice
+        from matrix.report.advice import load_advice
 
         outputs.append((args.markdown, render_markdown(table, load_advice())))
     if args.json:
@@ -87,30 +66,34 @@ def _report(table: Table, args: argparse.Namespace) -> int:
     return 1 if red or incomplete else 0
 
 
-def load_side(path: Path) -> dict[str, Any]:
-    """One side of a diff as the table's JSON form: a compatibility.json, or records."""
+def _table_file(data: Any, where: str) -> Table:
+    try:
+        return table_from_json(data, where)
+    except TableError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+def load_side(path: Path) -> Table:
+    """One side of a diff: a compatibility.json, or records (files or folders)."""
     if path.is_file():
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise UsageFailure(f"{path}: not readable JSON ({exc})") from None
-        if isinstance(data, dict) and data.get("schema") == TABLE_SCHEMA:
-            for key in ("columns", "cells", "footnotes"):
-                if not isinstance(data.get(key), list):
-                    raise UsageFailure(f"{path}: compatibility table without a {key!r} list")
-            return data
+        if isinstance(data, dict) and str(data.get("schema", "")).startswith(
+            "flask-context-matrix/compatibility/"
+        ):
+            return _table_file(data, str(path))
     try:
-        return table_to_json(build_table(read_records([path])))
+        return build_table(read_records([path]))
     except RecordError as exc:
         raise UsageFailure(str(exc)) from None
 
 
-def _print_diff(
-    old: dict[str, Any], new: dict[str, Any], labels: tuple[str, str], markdown: Path | None
-) -> list[Any]:
+def _print_diff(old: Table, new: Table, labels: tuple[str, str], markdown: Path | None) -> list[Change]:
     try:
         changes = diff_tables(old, new)
-    except (DiffError, KeyError) as exc:
+    except DiffError as exc:
         raise UsageFailure(f"cannot compare {labels[0]} and {labels[1]}: {exc}") from None
     sys.stdout.write(render_diff_terminal(changes))
     if markdown:
@@ -135,7 +118,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
     """The regression gate: the regenerated table against the one committed at ``--baseline-ref``."""
     import subprocess
 
-    root = project_root()
+    try:
+        root = project_root()
+    except RunError as exc:
+        raise UsageFailure(str(exc)) from None
     shown = subprocess.run(
         ["git", "show", f"{args.baseline_ref}:{args.table.resolve().relative_to(root)}"],
         cwd=root,
@@ -146,7 +132,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if shown.returncode != 0:
         raise UsageFailure(f"no baseline at {args.baseline_ref}: {shown.stderr.strip()}")
     try:
-        baseline = json.loads(shown.stdout)
+        baseline = _table_file(json.loads(shown.stdout), f"baseline at {args.baseline_ref}")
     except json.JSONDecodeError as exc:
         raise UsageFailure(f"baseline at {args.baseline_ref} is not JSON: {exc}") from None
     changes = _print_diff(baseline, load_side(args.table), (args.baseline_ref, "this run"), None)
@@ -219,17 +205,13 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_ci_github(args: argparse.Namespace) -> int:
     """Write (or with --check, verify) the GitHub Actions workflow generated from tox's list."""
-    import subprocess
+    from matrix.ci import WORKFLOW_PATH, github_workflow
 
-    from matrix.ci import WORKFLOW_PATH, default_environments, github_workflow
-
-    root = project_root()
-    listed = subprocess.run(
-        [sys.executable, "-m", "tox", "l"], cwd=root, capture_output=True, text=True, check=False
-    )
-    environments = default_environments(listed.stdout)
-    if listed.returncode != 0 or not environments:
-        raise UsageFailure(f"cannot read tox's environment list: {listed.stderr.strip()[:200]}")
+    try:
+        root = project_root()
+        environments = check_environments(root)
+    except RunError as exc:
+        raise UsageFailure(str(exc)) from None
     text, path = github_workflow(environments), root / WORKFLOW_PATH
     if args.check:
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
@@ -266,7 +248,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the app under a model in the foreground, for poking at it with a browser or curl."""
-    from matrix.server import ServerStartError, serve_in_subprocess
+    from matrix.launch.parent import ServerStartError, serve_in_subprocess
 
     try:
         check_model_name(args.model)

@@ -1,16 +1,18 @@
-"""Which cells changed between two runs: pure, two compatibility tables in, changes out.
+"""Which cells changed between two runs: pure, two tables in, changes out.
 
-Both sides are the JSON form of the table (``compatibility.json``, or records rendered to it), so
-records and committed baselines compare the same way. Columns pair by environment name when the
-two runs share names (a baseline against a fresh run), else by model and server (Flask A
-against Flask B).
+Both sides are typed tables (``matrix.table``), built from records or read back from a
+``compatibility.json``, so records and committed baselines compare the same way. A cell is its
+outcome and its explanation (the text of its notes); how a change is classified follows from the
+outcomes' standings (``matrix.outcomes``). Columns pair by column key when the two runs share
+keys (a baseline against a fresh run), else by model and server (Flask A against Flask B).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from matrix.outcomes import OUTCOMES
+from matrix.table import Cell, Table
 
 KINDS: dict[str, str] = {
     "regression": "was pass or documented, now an unexpected failure",
@@ -21,19 +23,12 @@ KINDS: dict[str, str] = {
     "appeared": "a cell the old run did not have",
     "disappeared": "a cell the new run does not have",
 }
-UNEXPECTED = frozenset({"fail", "timeout", "error", "flaky"})
-FINE = frozenset({"pass", "expected-fail"})
-INFORMATIONAL = frozenset({"pass", "n/a", "skipped"})
+EXPLANATION_SHOWN = 300
+"""Characters of a changed cell's explanation shown with it."""
 
 
 class DiffError(ValueError):
     """The two sides cannot be compared; one line."""
-
-
-@dataclass(frozen=True)
-class Cell:
-    outcome: str
-    explanation: str
 
 
 @dataclass(frozen=True)
@@ -51,51 +46,44 @@ class Change:
         return f"{old} -> {new}"
 
 
+def _same(old: Cell, new: Cell) -> bool:
+    return (old.outcome, old.explanation) == (new.outcome, new.explanation)
+
+
 def classify(old: Cell | None, new: Cell | None) -> str | None:  # noqa: PLR0911 - a table
     """The kind of change from ``old`` to ``new``, or None when nothing changed."""
     if old is None or new is None:
         return None if old == new else ("appeared" if old is None else "disappeared")
-    if old == new or (old.outcome == new.outcome and new.outcome in INFORMATIONAL):
+    was, now = OUTCOMES[old.outcome], OUTCOMES[new.outcome]
+    if _same(old, new) or (old.outcome == new.outcome and now.notes_inform):
         return None  # a note on a passing (or n/a) cell informs; it is not the cell's verdict
-    if new.outcome in UNEXPECTED:
-        return "regression" if old.outcome in FINE else "changed"
-    if new.outcome == "unexpected-pass":
+    if now.standing == "unexpected":
+        return "regression" if was.fine else "changed"
+    if now.standing == "xpass":
         return "unexpected-pass"
-    if new.outcome == "pass" and old.outcome != "pass":
+    if now.standing == "ideal" and was.standing != "ideal":
         return "fixed"
-    if new.outcome == "expected-fail":
+    if now.standing == "documented":
         return "newly-documented"
     return "changed"
 
 
-def _key(column: Mapping[str, Any]) -> str:
-    """A column's identity in a table file (older files had one server per environment)."""
-    return str(column.get("key") or column["environment"])
-
-
-def _cells(table: Mapping[str, Any], pair_by: str) -> dict[tuple[str, str], Cell]:
-    notes = {f["number"]: f["text"] for f in table["footnotes"]}
-    by_key = {_key(c): c for c in table["columns"]}
+def _cells(table: Table, pair_by: str) -> dict[tuple[str, str], Cell]:
+    by_key = {c.key: c for c in table.columns}
     cells = {}
-    for cell in table["cells"]:
-        if cell["outcome"] == "not-run":
-            continue
-        key = str(cell.get("column") or cell["environment"])
-        if pair_by == "model":
-            column = by_key[key]
-            key = f"{column['model']}/{column.get('server', '')}"
-        text = " ".join(notes.get(n, "") for n in cell["notes"])
-        cells[(cell["check"], key)] = Cell(cell["outcome"], text)
+    for (check, key), cell in table.cells.items():
+        paired = f"{by_key[key].model}/{by_key[key].server}" if pair_by == "model" else key
+        cells[(check, paired)] = cell
     return cells
 
 
-def pairing(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+def pairing(old: Table, new: Table) -> str:
     """``column`` if the runs share column keys (a baseline against a fresh run of the same
     axis), else ``model`` (model and server) when each side has one Flask per server."""
-    if {_key(c) for c in old["columns"]} & {_key(c) for c in new["columns"]}:
+    if {c.key for c in old.columns} & {c.key for c in new.columns}:
         return "column"
     for side, table in (("old", old), ("new", new)):
-        pairs = [(c["model"], c.get("server", "")) for c in table["columns"]]
+        pairs = [(c.model, c.server) for c in table.columns]
         if len(pairs) != len(set(pairs)):
             raise DiffError(
                 f"cannot pair columns: the {side} run has several columns per model and server "
@@ -104,7 +92,7 @@ def pairing(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     return "model"
 
 
-def diff_tables(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+def diff_tables(old: Table, new: Table) -> list[Change]:
     by = pairing(old, new)
     old_cells, new_cells = _cells(old, by), _cells(new, by)
     changes = []
@@ -127,7 +115,7 @@ def render_diff_terminal(changes: list[Change]) -> str:
         for change in group:
             lines.append(f"  {change.check} @ {change.column}: {change.transition}")
             if change.new and change.new.explanation and change.kind != "fixed":
-                lines.append(f"      {change.new.explanation[:300]}")
+                lines.append(f"      {change.new.explanation[:EXPLANATION_SHOWN]}")
     return "\n".join(lines) + "\n"
 
 
@@ -140,6 +128,6 @@ def render_diff_markdown(changes: list[Change], old_label: str, new_label: str) 
     )
     lines = [head + f"{counts}.\n", "| change | check | column | outcome | note |", "|---|---|---|---|---|"]
     for change in changes:
-        note = (change.new.explanation if change.new else "").replace("|", "\\|")[:300]
+        note = (change.new.explanation if change.new else "").replace("|", "\\|")[:EXPLANATION_SHOWN]
         lines.append(f"| {change.kind} | `{change.check}` | {change.column} | {change.transition} | {note} |")
     return "\n".join(lines) + "\n"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from queue import Queue
 from typing import IO, Any
 
-from matrix.server import DRIVER_ENV
+from matrix.launch.hygiene import die_with_parent, driver_environment
 
 STOP_TIMEOUT = 15.0
 """Bound on a column's pytest stopping (and stopping its server) after SIGTERM, then SIGKILL."""
@@ -72,8 +72,7 @@ def run_columns(
     groups = split_columns(servers, jobs)
     columns = [ColumnProcess(group, column_command(model, group, pytest_args)) for group in groups]
     finished: Queue[ColumnProcess] = Queue()
-    # Everything started for this run carries this process's pid (see processes_of_driver).
-    env = {**os.environ, DRIVER_ENV: os.environ.get(DRIVER_ENV) or str(os.getpid())}
+    env = driver_environment()  # everything started for this run carries this process's pid
     launching = threading.Lock()  # an interrupt and a launch never cross: no column starts late
     stop = threading.Event()
 
@@ -152,8 +151,6 @@ def default_jobs(servers: Sequence[str]) -> int:
 def main(argv: list[str]) -> None:
     """``python -m matrix.fanout PARENT_PID PYTEST_ARGS...``: become that pytest, set to get
     SIGTERM when the fan-out dies (even SIGKILLed), so that it stops its server and exits."""
-    from matrix.serve import die_with_parent
-
     die_with_parent(int(argv[0]), signal.SIGTERM)
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *argv[1:]])
 

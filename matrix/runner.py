@@ -1,8 +1,9 @@
-"""Run the matrix for any Flask spec by driving tox's ``custom-<model>`` environments.
+"""Driving tox: the matrix for any Flask spec (tox's ``custom-<model>`` environments), and the
+one list of the default check environments.
 
-The only module besides the server launcher that starts processes: one ``python -m tox`` per
+Besides the server launcher, the only module that starts processes: one ``python -m tox`` per
 Flask spec, with its own work folder (so the environments of both sides of an upgrade-check stay
-built) and its own records folder.
+built) and its own records folder; ``tox l`` for the environment list.
 """
 
 from __future__ import annotations
@@ -28,6 +29,33 @@ def project_root(start: Path | None = None) -> Path:
         if (folder / "tox.ini").is_file() and (folder / "matrix" / "axis.toml").is_file():
             return folder
     raise RunError("run this from a flask-context-matrix checkout (no tox.ini with matrix/ found)")
+
+
+def default_environments(tox_list_output: str) -> list[str]:
+    """The check environments from ``tox l`` output: its default list, minus the report."""
+    envs, in_default = [], False
+    for line in tox_list_output.splitlines():
+        if line.strip() == "default environments:":
+            in_default = True
+        elif in_default and not line.strip():
+            break
+        elif in_default:
+            name = line.split()[0]
+            if name != "report":
+                envs.append(name)
+    return envs
+
+
+def check_environments(root: Path) -> list[str]:
+    """The default matrix's check environments, as tox lists them (``tox.ini``'s env_list minus
+    the report): what CI, the benchmark and the stress run all run."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "tox", "l"], cwd=root, capture_output=True, text=True, check=False
+    )
+    environments = default_environments(listed.stdout)
+    if listed.returncode != 0 or not environments:
+        raise RunError(f"cannot read tox's environment list: {listed.stderr.strip()[:200]}")
+    return environments
 
 
 def run_folder(root: Path, spec: FlaskSpec) -> Path:

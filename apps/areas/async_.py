@@ -1,5 +1,6 @@
-"""Async: ``async def`` views held in their loops at once, async hooks (before_request, error
-handler, teardown), a task that outlives its view, and Flask's gevent ``async_to_sync`` recipe.
+"""Async: ``async def`` views held in their loops at once (and overlapped by other async views),
+async hooks (before_request, error handler, teardown), a task that outlives its view, and Flask's
+gevent ``async_to_sync`` recipe.
 
 Each async hook lives on its own blueprint so that it runs only for its own probe, never for the
 rest of the shared app (every async hook is one more asgiref ``async_to_sync`` call per request).
@@ -12,16 +13,15 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
 from apps.gate import Gate, ServerCapacity, server_capacity
 from apps.observe import observe, raised
-from apps.views import GATE_TIMEOUT, JOIN_TIMEOUT
+from apps.shared import GATE_TIMEOUT, JOIN_TIMEOUT, Keyed
 from matrix.models.base import Event, Workers
 
 AREA_VAR: ContextVar[str] = ContextVar("async_area_marker")
@@ -35,34 +35,9 @@ RECIPE_APP_NAME = "async_recipe"
 WAVE_SIZE = 10
 """How many async views a wave holds in their loops at once."""
 
-T = TypeVar("T")
-
 
 class AsyncProbeError(Exception):
     """Raised on purpose by the error-handler probe."""
-
-
-class Keyed(Generic[T]):
-    """Per-token state shared by requests, bounded: the oldest entries go first."""
-
-    def __init__(self, factory: Callable[[], T], keep: int = 64) -> None:
-        self._factory = factory
-        self._keep = keep
-        self._lock = threading.Lock()
-        self._items: OrderedDict[str, T] = OrderedDict()
-
-    def get(self, key: str) -> T:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                item = self._items[key] = self._factory()
-                while len(self._items) > self._keep:
-                    self._items.popitem(last=False)
-            return item
-
-    def pop(self, key: str) -> None:
-        with self._lock:
-            self._items.pop(key, None)
 
 
 class AsyncGate(Gate):
@@ -149,7 +124,8 @@ def register(app: Flask, workers: Workers) -> None:
 
 def _overlap_views(app: Flask, workers: Workers) -> None:
     """``WAVE_SIZE`` async views suspended in their loops at once (bounded), each reading its
-    own; the lead is also what the hook checks hold while their probe runs."""
+    own; the lead is also what the other checks hold while their probe runs (another async view,
+    an async hook)."""
     capacity = server_capacity(app)
     gates = Keyed(lambda: AsyncGate(workers, WAVE_SIZE, GATE_TIMEOUT, capacity))
     area = Blueprint("async_overlap", __name__, url_prefix="/async/overlap")
@@ -157,6 +133,12 @@ def _overlap_views(app: Flask, workers: Workers) -> None:
     @area.get("/")
     async def overlap() -> Any:
         return await echo_after_gate(gates.get(request.args["wave"]), request.args.get("lead") == "1")
+
+    @area.get("/view")
+    async def plain() -> Any:
+        """An async view that awaits a few times, then reads its own request."""
+        await a_few_awaits()
+        return {"marker": observe(lambda: request.args["marker"])}
 
     @area.get("/lead-entered")
     def lead_entered() -> Any:

@@ -2,13 +2,12 @@
 
 The decorated function runs in a worker, either joined before the view returns (``joined``) or
 parked until the client says it has the whole response (``late``; the checks' closed-connection
-protocol, see ``apps.views.Mailbox``). Views report observations; tokens key per-check state.
+protocol, see ``apps.shared.Mailbox``). Views report observations; tokens key per-check state.
 """
 
 from __future__ import annotations
 
 import inspect
-import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,22 +15,9 @@ from typing import Any
 
 from flask import Flask, copy_current_request_context, g, request, session
 
-from apps.observe import Observation, observe, raised
-from apps.views import JOIN_TIMEOUT, Mailbox
+from apps.observe import observe, observe_stable, raised, without_addresses
+from apps.shared import JOIN_TIMEOUT, Mailbox
 from matrix.models.base import Workers
-
-ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
-
-
-def without_addresses(seen: Observation) -> Observation:
-    """An observation with object addresses removed from its message (they change per run)."""
-    if "message" in seen:
-        seen["message"] = ADDRESS.sub("", seen["message"])
-    return seen
-
-
-def observe_stable(read: Callable[[], Any]) -> Observation:
-    return without_addresses(observe(read))
 
 
 class TeardownCounter:
@@ -93,6 +79,19 @@ def _request_data_views(app: Flask, workers: Workers, runner: CopiedRunner) -> N
             return {"observed": runner.mailbox.collect(request.args["token"])}
         except Exception as exc:  # the worker's failure is the observation
             return {"observed": {"worker_raised": without_addresses(raised(exc))}}
+
+    @app.post("/copied/request-data")
+    def copied_request_data() -> Any:
+        """The view stores the marker in the session; the worker reads args, the form (which
+        nobody parsed before it) and the session."""
+        session["s"] = request.args["marker"]
+        return run_copied(
+            lambda: {
+                "args": observe(lambda: request.args["marker"]),
+                "form": observe(lambda: request.form["field"]),
+                "session": observe(lambda: session["s"]),
+            }
+        )
 
     @app.post("/copied/form-parsed")
     def copied_form_parsed() -> Any:

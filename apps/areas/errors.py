@@ -8,15 +8,14 @@ code that runs once the request context is gone (a response's ``call_on_close`` 
 
 from __future__ import annotations
 
-import threading
 import types
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, request
 
 from apps.observe import observe
-from apps.views import GATE_TIMEOUT, JOIN_TIMEOUT
-from matrix.models.base import Event, Workers
+from apps.shared import GATE_TIMEOUT, JOIN_TIMEOUT, TokenLog
+from matrix.models.base import Workers
 
 PROBE_MODULE = """\
 from flask import current_app
@@ -33,36 +32,8 @@ def _import_probe(name: str) -> str:
     return str(module.APP_NAME)
 
 
-class AfterTeardownFiles:
-    """Observations of call_on_close callbacks, by token, with an event per token to wait on."""
-
-    def __init__(self, workers: Workers) -> None:
-        self._workers = workers
-        self._lock = threading.Lock()
-        self._events: dict[str, Event] = {}
-        self._seen: dict[str, Any] = {}
-
-    def _event(self, token: str) -> Event:
-        with self._lock:
-            if token not in self._events:
-                self._events[token] = self._workers.event()
-            return self._events[token]
-
-    def file(self, token: str, seen: Any) -> None:
-        with self._lock:
-            self._seen[token] = seen
-        self._event(token).set()
-
-    def collect(self, token: str, timeout: float) -> Any:
-        called = self._event(token).wait(timeout)
-        with self._lock:
-            self._events.pop(token, None)
-            seen = self._seen.pop(token, None)
-        return {"callback": seen if called else f"not called within {timeout:g} s"}
-
-
 def register(app: Flask, workers: Workers) -> None:
-    after_teardown = AfterTeardownFiles(workers)
+    after_teardown = TokenLog(workers)
 
     @app.get("/errors/current-app-at-import")
     def errors_current_app_at_import() -> Any:
@@ -96,7 +67,7 @@ def register(app: Flask, workers: Workers) -> None:
         g.errors_marker = token
 
         def on_close() -> None:
-            after_teardown.file(
+            after_teardown.add(
                 token,
                 {
                     "request": observe(lambda: request.args["token"]),
@@ -113,4 +84,5 @@ def register(app: Flask, workers: Workers) -> None:
     def errors_after_teardown_result() -> Any:
         """Wait (bounded) for the callback; a server that never closes the response reports
         that it was not called."""
-        return after_teardown.collect(request.args["token"], GATE_TIMEOUT)
+        calls = after_teardown.take(request.args["token"], wait=GATE_TIMEOUT)
+        return {"callback": calls[-1] if calls else f"not called within {GATE_TIMEOUT:g} s"}

@@ -1,4 +1,5 @@
-"""Isolation and concurrency: do requests overlap, do nested contexts stay apart while they
+"""Isolation and concurrency: does each of many overlapping requests keep its own query, g,
+session and ContextVar, do requests overlap at all, do nested contexts stay apart while they
 interleave, and does a ContextVar a view never resets reach a later request?
 
 Every view reports what it saw (values, worker identities, gate counts); the checks judge.
@@ -14,10 +15,14 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, request, session
 
 from apps.gate import Gate, GateRegistry, server_capacity
-from apps.observe import Observation, observe
-from apps.views import GATE_TIMEOUT, yield_a_few
+from apps.observe import observe
+from apps.shared import GATE_TIMEOUT, yield_a_few
+from apps.stores import MarkerStore, marker_store
 from matrix.models.base import Workers
+from matrix.records import Observation
 
+MARKER: ContextVar[str] = ContextVar("matrix_marker")
+"""A user ContextVar, set per request like the users' own (request ids, tenants, DB sessions)."""
 LEAK: ContextVar[str] = ContextVar("isolation_leak")
 """Set by a view and deliberately never reset: what a later request sees of it is the check."""
 
@@ -29,10 +34,37 @@ NESTED_DEPTH = 3
 def register(app: Flask, workers: Workers) -> None:
     gates = GateRegistry(workers, capacity=server_capacity(app))  # requests' gates
     area = Blueprint("isolation", __name__, url_prefix="/isolation")
+    _marker_views(area, workers, gates, marker_store(app))
     _overlap_views(area, workers, gates)
     _nested_views(app, area, workers, gates)
     _contextvar_views(area)
     app.register_blueprint(area)
+
+
+def _marker_views(area: Blueprint, workers: Workers, gates: GateRegistry, store: MarkerStore) -> None:
+    """Query, g (through the app's marker store), session and a ContextVar per request, read back
+    after yielding at a gate."""
+
+    @area.get("/markers")
+    def markers() -> Any:
+        marker = request.args["marker"]
+        store.put(marker)
+        session["marker"] = marker
+        MARKER.set(marker)
+        gate = gates.get(request.args["wave"], int(request.args["size"]), GATE_TIMEOUT)
+        gate.enter()
+        try:
+            yield_a_few(workers)
+            echo = {
+                "query": request.args["marker"],
+                "g": store.get(),
+                "session": session.get("marker"),
+                "contextvar": MARKER.get(None),
+            }
+            yield_a_few(workers)
+        finally:
+            gate.leave()
+        return {"echo": echo, **gate.report()}
 
 
 def _overlap_views(area: Blueprint, workers: Workers, gates: GateRegistry) -> None:

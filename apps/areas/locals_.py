@@ -1,15 +1,14 @@
 """Werkzeug's Local, LocalStack, LocalProxy and LocalManager across concurrent workers.
 
 Workers are the model's native ones (``workers.spawn``) or ``threading.Thread`` as the app
-imports it (under gevent and eventlet, monkey-patched into a green thread). Every view releases
-what it stored in its own context before returning, so nothing outlives a request even where a
-server reuses one context for several requests.
+imports it (``ThreadWorker``; under gevent and eventlet, monkey-patched into a green thread).
+Every view releases what it stored in its own context before returning, so nothing outlives a
+request even where a server reuses one context for several requests.
 """
 
 from __future__ import annotations
 
 import operator
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,9 +16,10 @@ from flask import Flask, request
 from werkzeug.local import Local, LocalManager, LocalStack, release_local
 
 from apps.gate import Gate, GateRegistry
-from apps.observe import observe, raised
-from apps.views import GATE_TIMEOUT, JOIN_TIMEOUT, yield_a_few
-from matrix.models.base import Worker, WorkerError, Workers
+from apps.observe import observe
+from apps.shared import GATE_TIMEOUT, JOIN_TIMEOUT, yield_a_few
+from matrix.models.base import Worker, Workers
+from matrix.models.threads import ThreadWorker
 
 ISOLATED = Local()
 STACKED: LocalStack[str] = LocalStack()
@@ -31,29 +31,8 @@ UPPER = operator.methodcaller("upper")
 """An attribute lookup through the proxy, as user code does (``proxy.upper()``)."""
 
 
-class ThreadingWorker:
-    """A ``threading.Thread`` (patched or not) that keeps its function's result."""
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self._result: Any = None
-        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Callable[[], Any]) -> None:
-        try:
-            self._result = fn()
-        except Exception as exc:  # reported as an observation, like observe()
-            self._result = raised(exc)
-
-    def join(self, timeout: float) -> Any:
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise WorkerError(f"thread still running after {timeout} s")
-        return self._result
-
-
 def _spawner(workers: Workers, variant: str) -> Callable[[Callable[[], Any]], Worker]:
-    return {"native": workers.spawn, "threading": ThreadingWorker}[variant]
+    return {"native": workers.spawn, "threading": ThreadWorker}[variant]
 
 
 def _start_response(

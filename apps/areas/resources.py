@@ -21,7 +21,7 @@ from flask import Flask, g, request
 
 from apps.gate import GateRegistry, server_capacity
 from apps.observe import raised
-from apps.views import GATE_TIMEOUT, yield_a_few
+from apps.shared import GATE_TIMEOUT, yield_a_few
 from matrix.models.base import Workers
 
 POOL_SIZE = 3

@@ -36,7 +36,7 @@ from flask import (
 
 from apps.gate import GateRegistry, ServerCapacity, server_capacity
 from apps.observe import observe, raised
-from apps.views import GATE_TIMEOUT, yield_a_few
+from apps.shared import GATE_TIMEOUT, yield_a_few
 from matrix.models.base import Event, Workers
 
 SIGNAL_TOKEN: ContextVar[str | None] = ContextVar("matrix_signal_token", default=None)

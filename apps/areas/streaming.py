@@ -1,4 +1,5 @@
-"""Streaming: when teardown runs around a ``stream_with_context`` body, async views, disconnects.
+"""Streaming: a generator's reads of ``request`` with and without ``stream_with_context``, when
+teardown runs around a ``stream_with_context`` body, async views, disconnects.
 
 Every streamed response is wrapped in ``logged_body``, which records what its body raised and
 marks the token finished once the body (and everything ``stream_with_context`` does when it ends
@@ -15,9 +16,8 @@ from typing import Any
 
 from flask import Flask, Response, g, has_app_context, request, stream_with_context
 
-from apps.areas.copied import without_addresses
-from apps.observe import observe, raised
-from apps.views import GATE_TIMEOUT, JOIN_TIMEOUT, yield_a_few
+from apps.observe import observe, raised, without_addresses
+from apps.shared import GATE_TIMEOUT, JOIN_TIMEOUT, yield_a_few
 from matrix.models.base import Event, Workers
 
 PADDING = 8192
@@ -91,6 +91,7 @@ def register(app: Flask, workers: Workers) -> None:
     log = StreamLog(workers)
     app.wsgi_app = catch_escaping(app.wsgi_app, "/streaming/async")  # type: ignore[method-assign]
     _teardown_hooks(app, log)
+    _plain_views(app, workers)
     _order_views(app, workers, log)
     _disconnect_views(app, workers, log)
 
@@ -110,6 +111,23 @@ def _teardown_hooks(app: Flask, log: StreamLog) -> None:
     @app.teardown_appcontext
     def stream_teardown_appcontext(exc: BaseException | None) -> None:
         log_teardown("teardown_appcontext")
+
+
+def _plain_views(app: Flask, workers: Workers) -> None:
+    @app.get("/streaming/plain")
+    def streaming_plain() -> Any:
+        """Three NDJSON chunks, each what the generator saw of ``request.args`` at that point,
+        through ``stream_with_context`` or (``with_context=0``) a bare generator."""
+
+        def generate() -> Iterator[str]:
+            for _ in range(3):
+                yield_a_few(workers, 2)
+                yield json.dumps(observe(lambda: request.args["marker"])) + "\n"
+
+        chunks: Iterator[str] = generate()
+        if request.args["with_context"] == "1":
+            chunks = stream_with_context(chunks)
+        return Response(chunks, mimetype="application/x-ndjson")
 
 
 def _order_views(app: Flask, workers: Workers, log: StreamLog) -> None:

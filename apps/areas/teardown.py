@@ -1,8 +1,9 @@
-"""Teardown and cleanup: raising teardown callbacks, the ``exc`` they get, what they can still read,
-an outer app context during dispatch, and the callbacks that run after the response.
+"""Teardown and cleanup: each teardown callback once per request, raising teardown callbacks, the
+``exc`` they get, what they can still read, an outer app context during dispatch, and the
+callbacks that run after the response.
 
 Every request of this area marks itself in ``g.area_teardown_probe = (mode, token)``; the
-callbacks act only for their own mode and log into a ``CallLog`` under the token, which a follow-up
+callbacks act only for their own mode and log into a ``TokenLog`` under the token, which a follow-up
 request reads. The callbacks are registered on the whole app (teardown_appcontext has no blueprint
 form) but stay inert for every other request.
 """
@@ -10,15 +11,14 @@ form) but stay inert for every other request.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Blueprint, Flask, Response, after_this_request, current_app, g, request
 
 from apps.observe import observe
-from apps.views import JOIN_TIMEOUT
-from matrix.models.base import Event, Workers
+from apps.shared import JOIN_TIMEOUT, TokenLog
+from matrix.models.base import Workers
 
 CLOSE_WAIT = 0.5
 """Bound on waiting for a post-response callback. The request is sent with ``Connection: close``
@@ -29,39 +29,6 @@ that never does."""
 
 class TeardownAreaError(Exception):
     """Raised on purpose by this area's views and callbacks."""
-
-
-class CallLog:
-    """Calls recorded per token; a reader may wait (bounded) for the first one."""
-
-    def __init__(self, workers: Workers) -> None:
-        self._workers = workers
-        self._lock = threading.Lock()  # cooperative under gevent/eventlet: created after patching
-        self._entries: dict[str, list[Any]] = {}
-        self._arrived: dict[str, Event] = {}
-
-    def _event(self, token: str) -> Event:
-        with self._lock:
-            if token not in self._arrived:
-                self._arrived[token] = self._workers.event()
-            return self._arrived[token]
-
-    def add(self, token: str, entry: Any) -> None:
-        with self._lock:
-            self._entries.setdefault(token, []).append(entry)
-        self._event(token).set()
-
-    def peek(self, token: str) -> list[Any]:
-        with self._lock:
-            return list(self._entries.get(token, []))
-
-    def take(self, token: str, wait: float = 0.0) -> list[Any]:
-        """Remove and return the token's calls, first waiting up to ``wait`` s for one to arrive."""
-        if wait > 0:
-            self._event(token).wait(wait)
-        with self._lock:
-            self._arrived.pop(token, None)
-            return self._entries.pop(token, [])
 
 
 class ClosingBody:
@@ -93,7 +60,8 @@ def _exc_name(exc: BaseException | None) -> str | None:
 
 def register(app: Flask, workers: Workers) -> None:
     bp = Blueprint("area_teardown", __name__, url_prefix="/teardown")
-    log = CallLog(workers)
+    log = TokenLog(workers)
+    _once_views(app, bp, log)
     _raising_callbacks(app, bp, log)
     _observing_callbacks(app, bp, log)
     _outer_context_views(app, bp, workers, log)
@@ -106,7 +74,34 @@ def register(app: Flask, workers: Workers) -> None:
     app.register_blueprint(bp)
 
 
-def _raising_callbacks(app: Flask, bp: Blueprint, log: CallLog) -> None:
+def _once_views(app: Flask, bp: Blueprint, log: TokenLog) -> None:
+    """A view that raises when asked; its teardown_request and teardown_appcontext calls, logged."""
+
+    @bp.get("/once")
+    def once() -> Any:
+        g.area_teardown_probe = ("once", request.args["token"])
+        if request.args.get("raise") == "1":
+            raise TeardownAreaError("the view raised on purpose")
+        return {"ok": True}
+
+    @bp.teardown_request
+    def once_teardown_request(exc: BaseException | None) -> None:
+        token = _probe("once")
+        if token is not None:
+            log.add(token, "teardown_request")
+
+    @app.teardown_appcontext
+    def once_teardown_appcontext(exc: BaseException | None) -> None:
+        token = _probe("once")
+        if token is not None:
+            log.add(token, "teardown_appcontext")
+
+    @bp.get("/once/calls")
+    def once_calls() -> Any:
+        return {token: log.take(token) for token in request.args["tokens"].split(",")}
+
+
+def _raising_callbacks(app: Flask, bp: Blueprint, log: TokenLog) -> None:
     """Three teardown_request and three teardown_appcontext callbacks; the second registered of
     each raises. Flask calls them in reverse registration order."""
 
@@ -132,7 +127,7 @@ def _raising_callbacks(app: Flask, bp: Blueprint, log: CallLog) -> None:
         return {"ok": True}
 
 
-def _observing_callbacks(app: Flask, bp: Blueprint, log: CallLog) -> None:
+def _observing_callbacks(app: Flask, bp: Blueprint, log: TokenLog) -> None:
     """One callback of each kind reporting the ``exc`` it got and what it can still read."""
 
     def observer(kind: str) -> Callable[[BaseException | None], None]:
@@ -173,7 +168,7 @@ def _observing_callbacks(app: Flask, bp: Blueprint, log: CallLog) -> None:
         return {"ok": True}
 
 
-def _outer_context_views(app: Flask, bp: Blueprint, workers: Workers, log: CallLog) -> None:
+def _outer_context_views(app: Flask, bp: Blueprint, workers: Workers, log: TokenLog) -> None:
     """A worker pushes ``app.app_context()``, marks its ``g`` and dispatches a request through
     ``app.test_client()``: is the outer context reused, and when does teardown_appcontext run?"""
 
@@ -216,7 +211,7 @@ def _outer_context_views(app: Flask, bp: Blueprint, workers: Workers, log: CallL
         return {"outer_marker": outer_marker}
 
 
-def _closing_views(bp: Blueprint, log: CallLog) -> None:
+def _closing_views(bp: Blueprint, log: TokenLog) -> None:
     """after_this_request, Response.call_on_close and a raw iterable's close(), each logging."""
 
     @bp.route("/closing", methods=["GET", "POST"])

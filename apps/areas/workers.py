@@ -1,6 +1,9 @@
 """Workers: what a callable handed to another worker sees of Flask's contexts.
 
-For every kind in ``apps.worker_kinds`` three views run the same scenario through that kind:
+The model's native worker (``workers.spawn``) with no helper and with an app context it pushes,
+and workers each pushing a test_request_context. For every worker kind of the catalog
+(``matrix/areas/workers.toml``, run by ``apps.worker_kinds``) three views run the same scenario
+through that kind:
 ``/workers/context/<kind>`` (no helper: does the worker see current_app, request, g and a user
 ContextVar set in the view?), ``/workers/app-context/<kind>`` (the worker pushes
 ``app.app_context()`` itself) and ``/workers/test-client/<kind>`` (several workers each push a
@@ -13,35 +16,44 @@ reading ``request`` in an app-only context, nested test_request_context push/pop
 from __future__ import annotations
 
 import contextvars
+import inspect
 import sys
 import threading
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app, g, has_request_context, request
 
 from apps.gate import GateRegistry
-from apps.observe import Observation, observe, raised
-from apps.views import GATE_TIMEOUT, JOIN_TIMEOUT, yield_a_few
-from apps.worker_kinds import KINDS, AsyncKind, SyncKind, Thunk
+from apps.observe import observe, raised
+from apps.shared import GATE_TIMEOUT, JOIN_TIMEOUT, yield_a_few
+from apps.worker_kinds import RUNNERS, AsyncRunner, SyncRunner, Thunk
+from matrix.catalog import WorkerKind, load_worker_kinds
 from matrix.models.base import Workers
+from matrix.records import Observation
 
 WORKER_VAR: ContextVar[str] = ContextVar("matrix_worker_var")
 """A user ContextVar the view sets before handing work to a worker."""
 UNSET = "<unset>"
 """What a worker reads from ``WORKER_VAR`` where it is not set (a string: rows are TOML)."""
 
-Kind = SyncKind | AsyncKind
+Kind = WorkerKind
 Prepared = tuple[list[Thunk], Callable[[list[Any]], Any]]
 """A scenario's thunks, made inside the view, and how to turn their results into the response."""
 Scenario = Callable[[Flask, Kind], Prepared]
 
 
 def register(app: Flask, workers: Workers) -> None:
-    gates = GateRegistry(workers)
-
-    for kind in KINDS.values():
+    gates = GateRegistry(workers)  # workers' gates: bounded by nothing the server does
+    _native_views(app, workers, gates)
+    kinds = load_worker_kinds()
+    if {k.name for k in kinds} != set(RUNNERS):
+        raise RuntimeError(
+            f"worker kinds and runners differ: {sorted({k.name for k in kinds} ^ set(RUNNERS))} "
+            f"(matrix/areas/workers.toml, apps/worker_kinds.py)"
+        )
+    for kind in kinds:
         _kind_view(app, "context", kind, _context_scenario)
         _kind_view(app, "app-context", kind, _app_context_scenario)
         _kind_view(app, "test-client", kind, _test_client_scenario)
@@ -64,6 +76,54 @@ def register(app: Flask, workers: Workers) -> None:
     _single_views(app, workers)
 
 
+def _native_views(app: Flask, workers: Workers, gates: GateRegistry) -> None:
+    """The model's native worker, bare and with its own app context; workers each pushing their
+    own test_request_context."""
+
+    @app.get("/workers/bare-worker")
+    def bare_worker() -> Any:
+        def work() -> Any:
+            return {
+                "current_app": observe(lambda: current_app.name),
+                "request": observe(lambda: request.args["marker"]),
+            }
+
+        return {"observed": workers.spawn(work).join(JOIN_TIMEOUT), "worker": workers.kind}
+
+    @app.get("/workers/app-context-worker")
+    def app_context_worker() -> Any:
+        def work() -> Any:
+            def read() -> str:
+                with app.app_context():
+                    return str(current_app.name)
+
+            return {"current_app": observe(read)}
+
+        return {"observed": workers.spawn(work).join(JOIN_TIMEOUT), "worker": workers.kind}
+
+    @app.get("/workers/test-request-context")
+    def test_request_context() -> Any:
+        count = int(request.args["workers"])
+        gate = gates.get(request.args["wave"], count, GATE_TIMEOUT)
+
+        def push_and_read(i: int) -> Callable[[], Any]:
+            def work() -> Any:
+                with app.test_request_context(f"/?i={i}"):
+                    gate.enter()
+                    try:
+                        yield_a_few(workers)
+                        return observe(lambda: request.args["i"])
+                    finally:
+                        gate.leave()
+
+            return work
+
+        spawned = [workers.spawn(push_and_read(i)) for i in range(count)]
+        seen = [worker.join(JOIN_TIMEOUT) for worker in spawned]
+        wrong = {str(i): s for i, s in enumerate(seen) if s != {"value": str(i)}}
+        return {"wrong": wrong, **gate.report()}
+
+
 def _kind_view(app: Flask, scenario_name: str, kind: Kind, scenario: Scenario) -> None:
     """Serve /workers/<scenario>/<kind> with a view (async where the kind needs a loop) that
     prepares the scenario's thunks in the view and runs them through ``kind``."""
@@ -73,8 +133,9 @@ def _kind_view(app: Flask, scenario_name: str, kind: Kind, scenario: Scenario) -
     def prepare() -> Prepared:
         return scenario(app, kind)
 
-    if isinstance(kind, AsyncKind):
-        run_async = kind.run
+    runner = RUNNERS[kind.name]
+    if inspect.iscoroutinefunction(runner):
+        run_async = cast(AsyncRunner, runner)
 
         async def async_view() -> Any:
             thunks, respond = prepare()
@@ -86,7 +147,7 @@ def _kind_view(app: Flask, scenario_name: str, kind: Kind, scenario: Scenario) -
 
         app.add_url_rule(rule, endpoint, async_view)
     else:
-        run = kind.run
+        run = cast(SyncRunner, runner)
 
         def sync_view() -> Any:
             thunks, respond = prepare()

@@ -63,3 +63,26 @@ class Model(Protocol):
 
 class WorkerError(RuntimeError):
     """A worker did not finish within its join timeout."""
+
+
+class KeptResult:
+    """A function's result or exception, kept for whoever joins the worker that ran it.
+
+    Call it (in the worker) to run the function; ``get()`` (in the joining code) returns the
+    result or re-raises the exception there, where a view can observe it."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._fn = fn
+        self._result: Any = None
+        self._error: BaseException | None = None
+
+    def __call__(self) -> None:
+        try:
+            self._result = self._fn()
+        except BaseException as exc:  # re-raised by get(), in the joining code
+            self._error = exc
+
+    def get(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._result

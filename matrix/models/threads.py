@@ -1,4 +1,4 @@
-"""OS threads: Werkzeug's threaded development server, one thread per request.
+"""OS threads: Werkzeug's threaded development server (one thread per request) and waitress.
 
 Nothing is patched. Workers are ``threading.Thread``; a thread starts with an empty
 ``contextvars`` context (until Python 3.14's ``thread_inherit_context``), which is the cell the
@@ -12,32 +12,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from matrix.models.base import Event, WorkerError, WSGIApp
+from matrix.models.base import Event, KeptResult, WorkerError, WSGIApp
 
 
 class ThreadWorker:
-    """A ``threading.Thread`` that keeps its function's result or exception."""
+    """A ``threading.Thread`` (green under gevent and eventlet, once they patched ``threading``)
+    that keeps its function's result or exception for ``join``."""
 
     def __init__(self, fn: Callable[[], Any]) -> None:
-        self._fn = fn
-        self._result: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._kept = KeptResult(fn)
+        self._thread = threading.Thread(target=self._kept, daemon=True)
         self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._result = self._fn()
-        except BaseException as exc:  # handed to join(), which re-raises it in the view
-            self._error = exc
 
     def join(self, timeout: float) -> Any:
         self._thread.join(timeout)
         if self._thread.is_alive():
             raise WorkerError(f"worker still running after {timeout} s")
-        if self._error is not None:
-            raise self._error
-        return self._result
+        return self._kept.get()
 
 
 class ThreadWorkers:
@@ -69,6 +60,15 @@ class ThreadsModel:
 
         # host and port are read from the socket when fd is given.
         make_server("127.0.0.1", 0, app, threaded=True, fd=fd).serve_forever()
+
+
+def serve_waitress(app: WSGIApp, fd: int) -> None:
+    """waitress with its default 4 threads, on the launcher's listening socket."""
+    import socket
+
+    import waitress
+
+    waitress.serve(app, sockets=[socket.socket(fileno=fd)], _quiet=True)
 
 
 MODEL = ThreadsModel()

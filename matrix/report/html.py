@@ -8,8 +8,9 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from matrix.outcomes import OUTCOMES
 from matrix.report.jsonfile import table_to_json
-from matrix.report.table import LEGEND, SYMBOLS, Table
+from matrix.table import Table
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -32,7 +33,6 @@ def render_html(table: Table) -> str:
         flasks=sorted(
             {c.flask for c in columns}, key=lambda v: [int(p) if p.isdigit() else p for p in v.split(".")]
         ),
-        legend=list(LEGEND.items()),
-        symbols=SYMBOLS,
+        outcomes=OUTCOMES,
         data_json=data_json,
     )

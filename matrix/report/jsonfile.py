@@ -1,4 +1,6 @@
-"""compatibility.json: the machine-readable source of truth behind COMPATIBILITY.md."""
+"""compatibility.json: the machine-readable source of truth behind COMPATIBILITY.md.
+
+``matrix.table.table_from_json`` reads it back (for the diff and the gate)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,7 @@ import json
 from typing import Any
 
 from matrix.records import SCHEMA as RECORD_SCHEMA
-from matrix.report.table import Table
-
-SCHEMA = "flask-context-matrix/compatibility/1"
+from matrix.table import SCHEMA, Table
 
 
 def table_to_json(table: Table) -> dict[str, Any]:
@@ -24,22 +24,25 @@ def table_to_json(table: Table) -> dict[str, Any]:
                 "server": c.server,
                 "versions": dict(c.versions),
                 "complete": c.complete,
+                "order": list(c.order),
+                "runtimes": list(c.runtimes),
+                "model_note": c.model_note,
             }
             for c in table.columns
         ],
         "rows": [{"check": r.check, "title": r.title, "area": r.area} for r in table.rows],
         "cells": [
             {
-                "check": check,
+                "check": row.check,
                 "column": c.key,
                 "environment": c.environment,
                 "outcome": cell.outcome,
                 "notes": list(cell.notes),
                 "detail": dict(cell.detail),
             }
-            for check, *_ in table.rows
+            for row in table.rows
             for c in table.columns
-            for cell in [table.cell(check, c.key)]
+            for cell in [table.cell(row.check, c.key)]
         ],
         "footnotes": [
             {"number": f.number, "kind": f.kind, "text": f.text, "cite": list(f.cite)}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from matrix.advice import Advice, cell_refs, supported
-from matrix.models import MODEL_NOTES
-from matrix.report.table import LEGEND, SYMBOLS, Table
+from matrix.outcomes import OUTCOMES
+from matrix.report.advice import Advice, cell_refs, supported
+from matrix.table import Table
 
 
 def _escape(text: str) -> str:
@@ -14,7 +14,7 @@ def _escape(text: str) -> str:
 
 
 def _advice_lines(table: Table, advice: Sequence[Advice]) -> list[str]:
-    cited = {c["check"] for a in advice for c in a.cells}
+    cited = {c.check for a in advice for c in a.cells}
     if not cited & {row.check for row in table.rows}:
         return []  # a project's own table: the matrix's advice does not apply
     held = [a for a in advice if supported(a, table)]
@@ -31,10 +31,10 @@ def _server_lines(table: Table) -> list[str]:
     lines = ["## Servers", ""]
     for model, columns in table.by_model():
         labels = ", ".join(dict.fromkeys(c.server_label for c in columns))
-        note = MODEL_NOTES.get(model)
+        note = columns[0].model_note
         extra = ""
         if note:
-            extra = " " + note[0] + "".join(f" <{url}>" for url in note[1])
+            extra = " " + note["text"] + "".join(f" <{url}>" for url in note["cite"])
         lines.append(f"- **{model}**: {labels}.{extra}")
     return [*lines, ""]
 
@@ -70,7 +70,7 @@ def render_markdown(table: Table, advice: Sequence[Advice] = ()) -> str:
         versions = ", ".join(f"{k} {v}" for k, v in column.runtime_versions.items() if v)
         lines.append(f"| {column.key} | {versions} |")
     lines += ["", "## Legend", ""]
-    lines += [f"- `{SYMBOLS[outcome]}` {text}" for outcome, text in LEGEND.items()]
+    lines += [f"- `{row.symbol}` {row.meaning}" for row in OUTCOMES.values()]
     lines += ["- `[n]` see note n", "", "## Notes", ""]
     for footnote in table.footnotes:
         sources = "; ".join(f"<{c}>" for c in footnote.cite)

@@ -7,20 +7,10 @@ import io
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from matrix.report.table import LEGEND, SYMBOLS, Table
+from matrix.outcomes import OUTCOMES, Colour
+from matrix.table import Table
 
-STYLES = {
-    "pass": "green",
-    "expected-fail": "yellow",
-    "fail": "bold red",
-    "unexpected-pass": "bold red",
-    "timeout": "bold red",
-    "error": "bold red",
-    "skipped": "dim",
-    "not-run": "dim",
-    "n/a": "dim",
-    "flaky": "bold red",
-}
+STYLES: dict[Colour, str] = {"green": "green", "yellow": "yellow", "red": "bold red", "grey": "dim"}
 
 
 def render_terminal(table: Table, width: int = 120, color: bool = False) -> str:
@@ -41,10 +31,12 @@ def render_terminal(table: Table, width: int = 120, color: bool = False) -> str:
                 grid.add_row(f"[bold]{area}[/]", *[""] * len(columns))
             for row in rows:
                 cells = [table.cell(row.check, c.key) for c in columns]
-                grid.add_row(f"  {row.check}", *[f"[{STYLES[c.outcome]}]{c.text}[/]" for c in cells])
+                grid.add_row(
+                    f"  {row.check}", *[f"[{STYLES[OUTCOMES[c.outcome].colour]}]{c.text}[/]" for c in cells]
+                )
             grid.add_section()
         console.print(grid)
-    console.print(" ".join(f"{SYMBOLS[o]} {o}" for o in LEGEND), highlight=False)
+    console.print(" ".join(f"{row.symbol} {name}" for name, row in OUTCOMES.items()), highlight=False)
     for footnote in table.footnotes:
         sources = f" ({', '.join(footnote.cite)})" if footnote.cite else ""
         console.print(f"[{footnote.number}] {footnote.text}{sources}", highlight=False)

@@ -9,8 +9,6 @@ parked worker released, so "after the response" is the same moment under every s
 from __future__ import annotations
 
 import json
-import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -18,7 +16,7 @@ from typing import Any
 import pytest
 
 from matrix.client import FORM, Exchange, LiveClient
-from matrix.verdict import Verdict
+from matrix.plugin.verdict import Verdict
 
 MARKER = "copied"
 READS = {"args": {"value": MARKER}, "session": {"value": MARKER}}
@@ -44,6 +42,22 @@ def multipart(content: str) -> bytes:
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="upload"; filename="u.txt"\r\n'
         f"Content-Type: text/plain\r\n\r\n{content}\r\n--{BOUNDARY}--\r\n"
     ).encode()
+
+
+COPIED_IDEAL = {"args": {"value": MARKER}, "form": {"value": "posted"}, "session": {"value": MARKER}}
+
+
+def test_copy_context_joined(live: LiveClient, verdict: Verdict) -> None:
+    """A copy_current_request_context worker joined inside the view reads args, form and session."""
+    body = live.json("/copied/request-data", {"timing": "joined", "marker": MARKER}, form={"field": "posted"})
+    verdict.compare(COPIED_IDEAL, body["observed"])
+
+
+def test_copy_context_late(live: LiveClient, verdict: Verdict) -> None:
+    """A copied-context worker that runs only after the server has finished with the request
+    (response read to the closed connection, one more round trip served) reads the same."""
+    _, observed = late(live, "/copied/request-data", {"marker": MARKER}, b"field=posted")
+    verdict.compare(COPIED_IDEAL, observed)
 
 
 def test_copy_context_form_parsed(live: LiveClient, verdict: Verdict) -> None:
@@ -94,22 +108,14 @@ def test_copy_context_session_write(live: LiveClient, verdict: Verdict, variant:
     else:
         response = live.exchange_until_closed("/copied/session-write", {**params, "timing": "joined"})
         observed = response.body["observed"]
-    status, body = read_session(live, "; ".join(response.cookies))
+    cookie = "; ".join(response.cookies)
+    status, body = live.request("/copied/session-read", headers={"Cookie": cookie} if cookie else {})
     verdict.compare(
         {"write": {"value": True}, "cookie_has_write": True},
         {**observed, "cookie_has_write": json.loads(body).get("w") == marker},
         set_cookie=bool(response.cookies),
         read_status=status,
     )
-
-
-def read_session(live: LiveClient, cookie: str) -> tuple[int, bytes]:
-    """GET /copied/session-read sending the response's cookies (if any)."""
-    req = urllib.request.Request(
-        live.base_url + "/copied/session-read", headers={"Cookie": cookie} if cookie else {}
-    )
-    with urllib.request.urlopen(req, timeout=live._remaining()) as response:
-        return response.status, response.read()
 
 
 def test_copy_context_g(live: LiveClient, verdict: Verdict) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 from matrix.client import LiveClient
-from matrix.verdict import Verdict
+from matrix.plugin.verdict import Verdict
 
 APP_NAME = "apps"
 NO_APP = {"raises": "RuntimeError", "message": "Working outside of application context."}

@@ -1,95 +1,43 @@
-"""Isolation and concurrency checks: real overlap, nested contexts under interleaving, and
-ContextVar state a view leaves behind for a later request."""
+"""Isolation and concurrency checks: every request's own data under heavy overlap, real overlap,
+nested contexts under interleaving, and ContextVar state a view leaves behind for a later request."""
 
 from __future__ import annotations
 
-import email.message
-import http.client
-import json
-import socket
-import time
-import urllib.parse
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from matrix.client import CheckTimeout, LiveClient
-from matrix.verdict import Verdict
+from matrix.client import Answer, LiveClient
+from matrix.plugin.verdict import Verdict
 
 APP_NAME = "apps"
 OTHER_APP_NAME = "isolation_other"
 
 
-class Answer:
-    """One response: the JSON body, the headers (case-insensitive: ASGI lower-cases them) and the
-    client's local port, which names the connection."""
-
-    def __init__(self, body: Any, headers: email.message.Message, local_port: int) -> None:
-        self.body = body
-        self.headers = headers
-        self.local_port = local_port
+ECHOED = ("query", "g", "session", "contextvar")
 
 
-def _connection(live: LiveClient) -> http.client.HTTPConnection:
-    host, port = live.base_url.removeprefix("http://").split(":")
-    return http.client.HTTPConnection(host, int(port), timeout=_remaining(live))
+def test_isolation(live: LiveClient, verdict: Verdict) -> None:
+    """100 overlapping requests each get back their own marker from query, g, session, ContextVar."""
+    size, wave = 100, uuid.uuid4().hex
 
+    def one(i: int) -> tuple[str, Any]:
+        marker = f"m{i}-{wave[:8]}"
+        return marker, live.json("/isolation/markers", {"marker": marker, "wave": wave, "size": size})
 
-def _remaining(live: LiveClient) -> float:
-    remaining = live.deadline - time.monotonic()
-    if remaining <= 0:
-        raise CheckTimeout(f"check exceeded its {live.timeout:g} s bound")
-    return remaining
-
-
-def quick_ack(sock: socket.socket) -> None:
-    """Acknowledge the response's segments at once (Linux). A server that writes a streamed
-    response's head and chunks separately, with Nagle on, holds each small write until the
-    previous one is acknowledged, which the client's delayed ACK defers by up to 40 ms: 33
-    keep-alive requests then take 1.4 s of waiting for nothing the check observes. The setting
-    lapses as the kernel sees fit, so it is renewed before every response."""
-    option = getattr(socket, "TCP_QUICKACK", None)
-    if option is not None:
-        sock.setsockopt(socket.IPPROTO_TCP, option, 1)
-
-
-def _get(
-    live: LiveClient,
-    conn: http.client.HTTPConnection,
-    path: str,
-    params: Mapping[str, Any],
-    close: bool = False,
-) -> Answer:
-    """GET on ``conn`` (kept open unless ``close``), bounded by the check's deadline."""
-    conn.timeout = _remaining(live)
-    if conn.sock is not None:
-        conn.sock.settimeout(conn.timeout)
-    headers = {"Connection": "close"} if close else {}
-    try:
-        conn.request("GET", f"{path}?{urllib.parse.urlencode(params)}", headers=headers)
-        assert conn.sock is not None
-        local_port = conn.sock.getsockname()[1]
-        quick_ack(conn.sock)
-        response = conn.getresponse()
-        raw = response.read()
-    except TimeoutError as exc:
-        raise CheckTimeout(f"{path}: no answer within the check's {live.timeout:g} s bound") from exc
-    try:
-        body = json.loads(raw)
-    except json.JSONDecodeError:
-        raise AssertionError(f"{path} answered {response.status} with non-JSON {raw[:200]!r}") from None
-    return Answer(body, response.headers, local_port)
-
-
-def _get_once(live: LiveClient, path: str, params: Mapping[str, Any]) -> Answer:
-    """GET on a fresh connection that the client closes after the response."""
-    conn = _connection(live)
-    try:
-        return _get(live, conn, path, params, close=True)
-    finally:
-        conn.close()
+    answers = live.concurrently(one, range(size))
+    mismatched = [body for marker, body in answers if body.get("echo") != dict.fromkeys(ECHOED, marker)]
+    in_flight = max(body.get("in_flight", 0) for _, body in answers)
+    verdict.compare(
+        {"mismatches": 0},
+        {"mismatches": len(mismatched)},
+        requests=size,
+        in_flight=in_flight,
+        overlap=in_flight > 1,
+        overlap_gate_broken=any(body.get("gate_broken") for _, body in answers),
+        first_mismatch=mismatched[0] if mismatched else None,
+    )
 
 
 def test_overlap(live: LiveClient, verdict: Verdict) -> None:
@@ -138,7 +86,7 @@ def test_isolation_nested(live: LiveClient, verdict: Verdict) -> None:
     def one(i: int) -> tuple[int, str, Answer]:
         marker = f"n{i}-{wave[:8]}"
         params = {"marker": marker, "wave": wave, "size": size, "i": i}
-        return i, marker, _get_once(live, "/isolation/nested", params)
+        return i, marker, live.get_once("/isolation/nested", params)
 
     answers = live.concurrently(one, range(size))
     mismatches = []
@@ -177,14 +125,12 @@ def test_contextvar_leak(live: LiveClient, verdict: Verdict, variant: str) -> No
     come on the same HTTP/1.1 keep-alive connection or each on a new one."""
     run = uuid.uuid4().hex[:8]
     tokens = [f"leak-{run}-{i}" for i in range(LEAK_REQUESTS)]
+    answers: list[Answer]
     if variant == "keepalive":
-        conn = _connection(live)
-        try:
-            answers = [_get(live, conn, "/isolation/contextvar", {"token": t}) for t in tokens]
-        finally:
-            conn.close()
+        with live.keep_alive() as get:
+            answers = [get("/isolation/contextvar", {"token": t}) for t in tokens]
     else:
-        answers = [_get_once(live, "/isolation/contextvar", {"token": t}) for t in tokens]
+        answers = [live.get_once("/isolation/contextvar", {"token": t}) for t in tokens]
     # Only this view sets the variable: anything a request finds there an earlier request left,
     # in this check or (on a reused worker) in an earlier one.
     seen = [a.body["seen"] for a in answers]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from matrix.client import LiveClient
-from matrix.verdict import Verdict
+from matrix.plugin.verdict import Verdict
 
 WORKERS = 10
 VARIANTS = ["native", "threading"]

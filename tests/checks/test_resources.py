@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from matrix.client import LiveClient
-from matrix.verdict import Verdict
+from matrix.plugin.verdict import Verdict
 
 
 def test_pooled_connection(live: LiveClient, verdict: Verdict) -> None:

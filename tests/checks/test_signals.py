@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from matrix.client import LiveClient
-from matrix.verdict import Verdict
+from matrix.plugin.verdict import Verdict
 
 BLINKER = pytest.mark.applies(
     blinker=">=1.4",

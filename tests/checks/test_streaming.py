@@ -1,14 +1,14 @@
-"""Streaming: teardown around a stream_with_context body, async views, a client that leaves."""
+"""Streaming: a generator's reads of request with and without stream_with_context, teardown
+around a stream_with_context body, async views, a client that leaves."""
 
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from typing import Any
 
-from matrix.client import CheckTimeout, LiveClient
-from matrix.verdict import Verdict
+from matrix.client import LiveClient
+from matrix.plugin.verdict import Verdict
 
 MARKER = "streamed"
 ORDER_IDEAL = [
@@ -20,6 +20,21 @@ ORDER_IDEAL = [
     "teardown_request",
     "teardown_appcontext",
 ]
+
+
+def _plain(live: LiveClient, verdict: Verdict, with_context: bool) -> None:
+    chunks = live.json_lines("/streaming/plain", {"marker": MARKER, "with_context": int(with_context)})
+    verdict.compare({"chunks": [{"value": MARKER}] * 3}, {"chunks": chunks})
+
+
+def test_stream_with_context(live: LiveClient, verdict: Verdict) -> None:
+    """A ``stream_with_context`` generator reads request.args in every chunk, yielding between."""
+    _plain(live, verdict, with_context=True)
+
+
+def test_stream_without_context(live: LiveClient, verdict: Verdict) -> None:
+    """A plain generator returned from a view reads request.args in every chunk."""
+    _plain(live, verdict, with_context=False)
 
 
 def stream(live: LiveClient, path: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -63,30 +78,11 @@ def test_stream_async_view(live: LiveClient, verdict: Verdict) -> None:
     )
 
 
-def read_first_chunk_and_leave(live: LiveClient, path: str) -> bytes:
-    """GET ``path``, read until the first chunk's line has arrived, then close the socket."""
-    host, port = live.base_url.removeprefix("http://").split(":")
-    head = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
-    received = b""
-    try:
-        with socket.create_connection((host, int(port)), timeout=live._remaining()) as sock:
-            sock.sendall(head.encode())
-            while b'{"chunk": 1}' not in received or not received.rstrip(b" ").endswith(b"\n"):
-                data = sock.recv(65536)
-                if not data:
-                    break
-                received += data
-                sock.settimeout(live._remaining())
-    except TimeoutError as exc:
-        raise CheckTimeout(f"{path}: first chunk not received within {live.timeout:g} s") from exc
-    return received
-
-
 def test_stream_client_disconnect(live: LiveClient, verdict: Verdict) -> None:
     """When the client leaves after chunk 1, the server stops the stream: the generator is closed
     (GeneratorExit) instead of run to its end, and teardown_request runs after its ``finally``."""
     token = uuid.uuid4().hex
-    received = read_first_chunk_and_leave(live, f"/streaming/disconnect?token={token}")
+    received = live.first_chunk_then_leave("/streaming/disconnect", {"token": token}, b'{"chunk": 1}')
     log = live.json("/streaming/disconnect/release", {"token": token})
     events: list[str] = log["events"]
     after_finally = events[events.index("generator finally") :] if "generator finally" in events else []

@@ -1,5 +1,6 @@
-"""Teardown and cleanup checks: raising callbacks, the exc they see, reading request in teardown,
-an outer app context during dispatch, and callbacks that run after the response."""
+"""Teardown and cleanup checks: each callback once per request, raising callbacks, the exc they
+see, reading request in teardown, an outer app context during dispatch, and callbacks that run
+after the response."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 from typing import Any
 
 from matrix.client import LiveClient
-from matrix.verdict import Verdict
+from matrix.plugin.verdict import Verdict
 
 
 def _token(name: str) -> str:
@@ -24,6 +25,25 @@ def get_to_the_end(live: LiveClient, path: str, params: dict[str, str]) -> tuple
         except http.client.IncompleteRead:
             return response.getcode(), "incomplete"
         return response.getcode(), "complete"
+
+
+def test_teardown(live: LiveClient, verdict: Verdict) -> None:
+    """Over 20 overlapping requests, half raising, each runs teardown_request then
+    teardown_appcontext exactly once."""
+    tokens = [f"{'raise' if i % 2 else 'ok'}-{i}-{uuid.uuid4().hex[:8]}" for i in range(20)]
+    statuses = live.concurrently(
+        lambda t: live.request("/teardown/once", {"token": t, "raise": int(t.startswith("raise"))})[0],
+        tokens,
+    )
+    calls = live.json("/teardown/once/calls", {"tokens": ",".join(tokens)})
+    ideal = ["teardown_request", "teardown_appcontext"]
+    wrong = {t: calls.get(t) for t in tokens if calls.get(t) != ideal}
+    verdict.compare(
+        {"wrong": 0},
+        {"wrong": len(wrong)},
+        statuses=sorted(set(statuses)),
+        first_wrong=next(iter(wrong.items()), None),
+    )
 
 
 def test_teardown_raising_callback(live: LiveClient, verdict: Verdict) -> None:

@@ -1,7 +1,7 @@
 """Workers: what a callable handed to a thread, greenlet, task or executor sees of Flask's contexts.
 
-The families run one scenario through every worker kind (``apps/worker_kinds.py``); a kind whose
-runtime exists only under some models is n/a elsewhere.
+The families run one scenario through every worker kind of the catalog (``matrix/areas/
+workers.toml``); a kind whose runtime exists only under some models is n/a elsewhere.
 """
 
 from __future__ import annotations
@@ -11,38 +11,56 @@ from typing import Any
 
 import pytest
 
+from matrix.catalog import load_worker_kinds
 from matrix.client import LiveClient
-from matrix.verdict import Verdict
+from matrix.plugin.verdict import Verdict
 
 APP_NAME = "apps"
 TOKEN = "the view's token"
 """What a check reports for a value equal to its (unique per call) token: runs compare equal."""
 
-_GEVENT = pytest.mark.applies(models=["gevent"], reason="gevent.spawn needs gevent's hub")
-_EVENTLET = pytest.mark.applies(models=["eventlet"], reason="eventlet's green threads need its hub")
-_GREENLET = pytest.mark.applies(
-    models=["gevent", "eventlet"],
-    reason="greenlet is installed, and greenlets scheduled, only with gevent or eventlet",
-)
 KINDS = [
-    "thread",
-    "thread_pool",
-    "run_in_executor",
-    pytest.param("gevent_spawn", marks=_GEVENT),
-    pytest.param("greenlet", marks=_GREENLET),
-    pytest.param("eventlet_spawn", marks=_EVENTLET),
-    pytest.param("eventlet_spawn_n", marks=_EVENTLET),
-    "create_task",
-    "to_thread",
-    "sync_to_async",
-    "async_to_sync",
+    pytest.param(
+        kind.name,
+        marks=[pytest.mark.applies(models=list(kind.models), reason=kind.reason)] if kind.models else [],
+    )
+    for kind in load_worker_kinds()
 ]
+"""Every worker kind, n/a outside the models it exists under."""
 VISIBLE = {
     "current_app": {"value": APP_NAME},
     "request": {"value": TOKEN},
     "g": {"value": TOKEN},
     "contextvar": {"value": TOKEN},
 }
+
+
+def test_bare_worker(live: LiveClient, verdict: Verdict) -> None:
+    """A worker spawned natively from a view, with no helper, reads current_app and request."""
+    body = live.json("/workers/bare-worker", {"marker": "bare"})
+    verdict.compare(
+        {"current_app": {"value": APP_NAME}, "request": {"value": "bare"}},
+        body["observed"],
+        worker=body["worker"],
+    )
+
+
+def test_app_context_worker(live: LiveClient, verdict: Verdict) -> None:
+    """A native worker that pushes ``app.app_context()`` itself reads current_app."""
+    body = live.json("/workers/app-context-worker")
+    verdict.compare({"current_app": {"value": APP_NAME}}, body["observed"], worker=body["worker"])
+
+
+def test_test_request_context(live: LiveClient, verdict: Verdict) -> None:
+    """20 overlapping workers each push ``test_request_context('/?i=N')`` and read their own N."""
+    body = live.json("/workers/test-request-context", {"workers": 20, "wave": uuid.uuid4().hex})
+    verdict.compare(
+        {"wrong": {}},
+        {"wrong": body["wrong"]},
+        workers=20,
+        in_flight=body["in_flight"],
+        overlap=body["in_flight"] > 1,
+    )
 
 
 def _tokenized(value: Any, token: str) -> Any:

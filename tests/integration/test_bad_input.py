@@ -71,7 +71,7 @@ def test_cli_refuses_bad_arguments(args: list[str], message: str) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"schema": "flask-context-matrix/record/1", "environment": "x", "chec', "not JSON"),
+        ('{"schema": "flask-context-matrix/record/2", "environment": "x", "chec', "not JSON"),
         ('{"schema": "someone-else/9"}', "schema 'someone-else/9'"),
         ("", "not JSON"),
     ],
@@ -100,7 +100,7 @@ def test_model_library_missing_is_one_line(tmp_path: Path) -> None:
     fake.mkdir()
     (fake / "__init__.py").write_text("raise ImportError(\"No module named 'gevent'\", name='gevent')\n")
     result = subprocess.run(
-        [sys.executable, "-m", "matrix.serve", "--model", "gevent", "--fd", "0"],
+        [sys.executable, "-m", "matrix.launch.child", "--model", "gevent", "--fd", "0"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -124,7 +124,7 @@ def test_malformed_expectations_stop_pytest_with_one_line(tmp_path: Path) -> Non
             sys.executable,
             "-m",
             "pytest",
-            "tests/checks/test_foundation.py",
+            "tests/checks/test_errors.py",
             "-p",
             "no:cacheprovider",
             "--flask-model=threads",

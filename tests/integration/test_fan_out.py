@@ -10,7 +10,7 @@ from pathlib import Path
 from matrix.merge import merge_records
 from matrix.records import read_records
 from matrix.report.markdown import render_markdown
-from matrix.report.table import build_table
+from matrix.table import build_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,8 @@ def run(model: str, out: Path, *select: str) -> None:
             sys.executable,
             "-m",
             "pytest",
-            "tests/checks/test_foundation.py",
+            "tests/checks/test_teardown.py",
+            "tests/checks/test_errors.py",
             "-q",
             "-p",
             "no:cacheprovider",
@@ -50,8 +51,8 @@ def test_sharded_and_merged_equals_single_run(tmp_path: Path) -> None:
     single = tmp_path / "single"
     for model in ("threads", "gevent"):
         run(model, single)
-    run("threads", tmp_path / "shard1", "-k", "isolation or worker")
-    run("threads", tmp_path / "shard2", "-k", "not (isolation or worker)")
+    run("threads", tmp_path / "shard1", "-k", "error")
+    run("threads", tmp_path / "shard2", "-k", "not error")
     run("gevent", tmp_path / "shard3")
     merged = merge_records(read_records([tmp_path / f"shard{i}" for i in (1, 2, 3)]))
     assert cells(render_markdown(build_table(merged))) == cells(

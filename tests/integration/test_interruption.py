@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from matrix.launch.hygiene import processes_of_driver
 from matrix.records import read_record
-from matrix.server import processes_of_driver
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTLE = 10.0  # bound on everything a killed run leaves to exit

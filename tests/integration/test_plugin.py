@@ -89,7 +89,7 @@ def test_check_outside_the_catalog_is_refused(pytester: pytest.Pytester) -> None
     pytester.makepyfile(test_checks="def test_made_up(live, verdict):\n    pass\n")
     result = pytester.runpytest_subprocess("--flask-model=threads", "--flask-strict-catalog")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*check 'made_up' is not in matrix/catalog.py"])
+    result.stderr.fnmatch_lines(["*check 'made_up' is not in the catalog (matrix/areas/)"])
 
 
 def test_checks_without_a_model_are_refused(pytester: pytest.Pytester) -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from matrix.models import SERVERS, UnknownModel
-from matrix.server import ServerStartError, serve_in_subprocess
+from matrix.launch.parent import ServerStartError, serve_in_subprocess
+from matrix.launch.servers import SERVERS
+from matrix.models import UnknownModel
 from tests.integration.sockets import listening_addresses
 
 LOOPBACK_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
@@ -74,7 +75,7 @@ def test_server_dies_with_a_killed_driver(tmp_path: Path) -> None:
             textwrap.dedent(f"""
             import sys, time
             from pathlib import Path
-            from matrix.server import serve_in_subprocess
+            from matrix.launch.parent import serve_in_subprocess
             server = serve_in_subprocess("gevent", "apps:create_app", Path({str(tmp_path)!r}) / "g.log")
             print(server.process.pid, flush=True)
             time.sleep(60)

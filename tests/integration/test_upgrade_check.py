@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from matrix.catalog import AREA_OF
+from matrix.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK_VERSION = metadata.version("flask")
@@ -102,7 +102,7 @@ def test_altered_copy_current_request_context_regresses_exactly_its_cells(tmp_pa
     result = upgrade_check(FLASK_VERSION, str(altered), tmp_path / "diff.md")
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     changed = changed_cells(tmp_path / "diff.md")
-    copied = {check for check, area in AREA_OF.items() if area == "Copied contexts"}
+    copied = {check.id for check in load_catalog().checks.values() if check.area == "Copied contexts"}
     assert {check for _, check, _ in changed} == copied
     assert {kind for kind, _, _ in changed} <= {"regression", "unexpected-pass"}
     assert ("regression", "copy_context_joined", "pass -> fail") in changed

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from matrix.diff import Cell, DiffError, classify, diff_tables, render_diff_markdown
+from matrix.diff import DiffError, classify, diff_tables, render_diff_markdown
+from matrix.outcomes import Outcome
+from matrix.table import Cell, Column, Row, Table
 
-PASS, DOC, FAIL = Cell("pass", ""), Cell("expected-fail", "[note] raises X"), Cell("fail", "boom")
+
+def cell(outcome: Outcome, explanation: str = "") -> Cell:
+    return Cell(outcome, explanation=explanation)
+
+
+PASS, DOC, FAIL = cell("pass"), cell("expected-fail", "[note] raises X"), cell("fail", "boom")
 
 
 @pytest.mark.parametrize(
@@ -16,17 +21,18 @@ PASS, DOC, FAIL = Cell("pass", ""), Cell("expected-fail", "[note] raises X"), Ce
     [
         (PASS, FAIL, "regression"),
         (DOC, FAIL, "regression"),
-        (DOC, Cell("timeout", ""), "regression"),
-        (FAIL, Cell("error", ""), "changed"),
-        (DOC, Cell("unexpected-pass", ""), "unexpected-pass"),
+        (DOC, cell("timeout"), "regression"),
+        (FAIL, cell("error"), "changed"),
+        (DOC, cell("unexpected-pass"), "unexpected-pass"),
         (FAIL, PASS, "fixed"),
         (DOC, PASS, "fixed"),
         (PASS, DOC, "newly-documented"),
-        (DOC, Cell("expected-fail", "[note] raises Y"), "newly-documented"),
+        (DOC, cell("expected-fail", "[note] raises Y"), "newly-documented"),
         (None, PASS, "appeared"),
         (PASS, None, "disappeared"),
         (PASS, PASS, None),
-        (PASS, Cell("pass", "[note] passed without overlap"), None),
+        (PASS, cell("pass", "[note] passed without overlap"), None),
+        (cell("n/a", "needs flask >=2.1"), cell("n/a", "needs flask >=2.2"), None),
         (DOC, DOC, None),
     ],
 )
@@ -35,16 +41,11 @@ def test_classify(old: Cell | None, new: Cell | None, kind: str | None) -> None:
     assert classify(old, new) == kind
 
 
-def table(*columns: tuple[str, str, str]) -> dict[str, Any]:
-    """A table from (environment, model, outcome of the one check 'teardown')."""
-    return {
-        "columns": [{"environment": env, "model": model, "server": "s"} for env, model, _ in columns],
-        "cells": [
-            {"check": "teardown", "environment": env, "outcome": outcome, "notes": []}
-            for env, _, outcome in columns
-        ],
-        "footnotes": [],
-    }
+def table(*columns: tuple[str, str, Outcome]) -> Table:
+    """A table from (environment, model, outcome of the one check 'teardown'), server 's'."""
+    cols = tuple(Column(env, model, "s", "s", {}, True) for env, model, _ in columns)
+    cells = {("teardown", col.key): Cell(outcome) for col, (_, _, outcome) in zip(cols, columns, strict=True)}
+    return Table(cols, (Row("teardown", "t", "a"),), cells, ())
 
 
 def test_pairs_by_environment_when_names_are_shared() -> None:
@@ -52,7 +53,11 @@ def test_pairs_by_environment_when_names_are_shared() -> None:
     old = table(("flask30-gevent", "gevent", "pass"), ("flask31-gevent", "gevent", "pass"))
     new = table(("flask30-gevent", "gevent", "pass"), ("flask31-gevent", "gevent", "fail"))
     (change,) = diff_tables(old, new)
-    assert (change.kind, change.column, change.transition) == ("regression", "flask31-gevent", "pass -> fail")
+    assert (change.kind, change.column, change.transition) == (
+        "regression",
+        "flask31-gevent/s",
+        "pass -> fail",
+    )
 
 
 def test_pairs_by_model_across_flask_versions() -> None:

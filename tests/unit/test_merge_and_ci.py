@@ -6,14 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from matrix.ci import default_environments, github_workflow
+from matrix.ci import github_workflow
 from matrix.merge import MergeError, merge_records
+from matrix.outcomes import Outcome
 from matrix.records import CheckResult, Record
+from matrix.runner import default_environments
 
 VERSIONS: dict[str, str | None] = {"python": "3.11.7", "flask": "3.1.3"}
 
 
-def record(env: str, *checks: tuple[str, str], harness: str = "0.1.0") -> Record:
+def record(env: str, *checks: tuple[str, Outcome], harness: str = "0.1.0") -> Record:
     return Record(
         env,
         "threads",

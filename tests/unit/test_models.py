@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from matrix.models import (
-    MODELS,
-    UnknownModel,
-    UnknownServer,
-    check_model_name,
-    check_server_names,
-    load_model,
-    servers_of,
-)
+from matrix.launch.servers import SERVERS, UnknownServer, check_server_names, servers_of
+from matrix.models import MODELS, UnknownModel, check_model_name, load_model
+from matrix.versions import DISTRIBUTIONS
 
 
 def test_unknown_model_lists_valid_names() -> None:
@@ -39,3 +33,11 @@ def test_every_model_has_servers_and_the_first_is_its_default() -> None:
     assert check_server_names("threads", "all") == ["werkzeug", "waitress", "gunicorn-gthread"]
     with pytest.raises(UnknownServer, match="unknown server 'pywsgi' for model 'threads'"):
         check_server_names("threads", "pywsgi")
+
+
+def test_every_distribution_a_column_names_is_recorded() -> None:
+    """The distributions a model or server names with its columns are among those every record
+    holds the versions of, so no column names a version it did not record."""
+    named = {d for info in MODELS.values() for d in info.distributions}
+    named |= {d for info in SERVERS.values() for d in info.distributions}
+    assert named <= set(DISTRIBUTIONS)

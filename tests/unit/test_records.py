@@ -37,10 +37,10 @@ def test_rewrite_leaves_no_temporary_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"schema": "flask-context-matrix/record/1", "checks": [', "not JSON"),
+        ('{"schema": "flask-context-matrix/record/2", "checks": [', "not JSON"),
         ('{"schema": "other/1"}', "schema 'other/1' is not"),
         ("[]", "not a record"),
-        ('{"schema": "flask-context-matrix/record/1", "checks": []}', "field 'environment'"),
+        ('{"schema": "flask-context-matrix/record/2", "checks": []}', "field 'environment'"),
     ],
     ids=["truncated", "wrong-schema", "not-an-object", "missing-field"],
 )

@@ -9,10 +9,10 @@ import pytest
 
 from matrix.cli import main
 from matrix.records import CheckResult, Record, write_record
-from matrix.report.jsonfile import table_to_json
+from matrix.report.jsonfile import render_json, table_to_json
 from matrix.report.markdown import render_markdown
-from matrix.report.table import build_table
 from matrix.report.terminal import render_terminal
+from matrix.table import TableError, build_table, table_from_json
 
 DOCUMENTED = {
     "observed": {"request": {"raises": "RuntimeError", "message": "Working outside of request context."}},
@@ -31,8 +31,17 @@ def record(model: str, *results: CheckResult, complete: bool = True) -> Record:
         "greenlet": "3.5.6",
     }
     server = {"threads": "werkzeug", "gevent": "pywsgi", "asgi": "hypercorn-asgiref"}[model]
+    order = {"threads": (0, 0), "gevent": (1, 3), "asgi": (3, 6)}[model]  # as the plugin records them
     return Record(
-        model, model, server, versions, list(results), complete=complete, server_label=f"{model} server"
+        model,
+        model,
+        server,
+        versions,
+        list(results),
+        complete=complete,
+        server_label=f"{model} server",
+        order=order,
+        runtimes=["python", "flask", "werkzeug", *(["gevent", "greenlet"] if model == "gevent" else [])],
     )
 
 
@@ -58,7 +67,8 @@ RECORDS = [
 
 
 def test_columns_follow_the_registry_and_missing_cells_are_not_run() -> None:
-    """Columns come in registry order; a check with no record in a column is 'not-run'."""
+    """Columns come in the order their records carry (the registry's); a check with no record in
+    a column is 'not-run'."""
     table = build_table(RECORDS)
     assert [c.model for c in table.columns] == ["threads", "gevent", "asgi"]
     assert table.cell("bare_worker", "asgi/hypercorn-asgiref").outcome == "not-run"
@@ -132,7 +142,7 @@ def test_cli_report_writes_files_and_flags_red(tmp_path: Path, capsys: pytest.Ca
         ]
     )
     assert code == 1
-    assert json.loads((tmp_path / "c.json").read_text())["schema"] == "flask-context-matrix/compatibility/1"
+    assert json.loads((tmp_path / "c.json").read_text())["schema"] == "flask-context-matrix/compatibility/2"
     assert "1 red cell(s): isolation@asgi/hypercorn-asgiref" in capsys.readouterr().out
 
 
@@ -146,3 +156,43 @@ def test_cli_bad_record_keeps_existing_outputs(tmp_path: Path, capsys: pytest.Ca
     err = capsys.readouterr().err
     assert err.startswith("flask-matrix: ") and "not JSON" in err and err.count("\n") == 1
     assert (tmp_path / "C.md").read_text() == "previous table\n"
+
+
+def test_json_form_reads_back_as_the_same_table() -> None:
+    """A table written as compatibility.json and read back has the same cells, notes and
+    explanations: the diff compares a committed baseline like a fresh run."""
+    table = build_table(RECORDS)
+    again = table_from_json(json.loads(render_json(table)), "c.json")
+    assert again.cells.keys() == table.cells.keys()
+    assert all(
+        (again.cells[k].outcome, again.cells[k].notes, again.cells[k].explanation)
+        == (c.outcome, c.notes, c.explanation)
+        for k, c in table.cells.items()
+    )
+    assert [c.key for c in again.columns] == [c.key for c in table.columns]
+    assert again.footnotes == table.footnotes
+
+
+def test_previous_json_schema_still_reads_for_a_diff() -> None:
+    """A compatibility.json of the previous schema (no column order, runtimes or model note) still
+    reads, so a gate can compare a fresh run with a baseline committed before the change."""
+    data = table_to_json(build_table(RECORDS))
+    data["schema"] = "flask-context-matrix/compatibility/1"
+    for column in data["columns"]:
+        for key in ("order", "runtimes", "model_note"):
+            del column[key]
+    old = table_from_json(data, "old.json")
+    assert old.cell("bare_worker", "gevent/pywsgi").explanation.startswith("Instead: request raises")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"schema": "someone-else/1"}, "schema 'someone-else/1' is not one of"),
+        ({"schema": "flask-context-matrix/compatibility/2", "columns": []}, "without a 'rows' list"),
+    ],
+)
+def test_a_file_that_is_no_table_is_one_line(data: dict[str, object], message: str) -> None:
+    """A foreign or partial table file is a TableError naming the problem in one line."""
+    with pytest.raises(TableError, match=message):
+        table_from_json(data, "x.json")

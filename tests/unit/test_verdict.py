@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from matrix.expectations import Deviation
-from matrix.verdict import DocumentedDeviation, Verdict
+from matrix.catalog import Deviation
+from matrix.plugin.verdict import DocumentedDeviation, Verdict
+from matrix.scope import Scope
 
 RAISES = {"raises": "RuntimeError", "message": "Working outside of request context."}
 IDEAL = {"current_app": {"value": "apps"}, "request": {"value": "x"}}
-DEVIATION = Deviation("bare_worker", ("gevent",), ("src",), {}, observed={"request": RAISES}, reason="why")
+DEVIATION = Deviation("bare_worker", Scope(("gevent",)), ("src",), {"request": RAISES}, "why")
 
 
 def test_ideal_returns_and_records_detail() -> None:

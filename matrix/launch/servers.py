@@ -1,0 +1,122 @@
+"""The server registry: every server that serves the app under a model, one row each.
+
+A new server is one row here. In-process servers run inside the child after the model patched the
+runtime: the model's own ``serve`` (no ``target``) or a ``module:function(app, fd)``. Program
+servers are the real programs (``python -m gunicorn ...``) with their real options, exec'd by the
+child once it has arranged to die with its parent; ``{fd}`` is the listening socket the launcher
+bound, and they load their app object from ``matrix.launch.program_app``.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import NamedTuple
+
+from matrix.models import check_model_name
+
+PROGRAM_APP = "matrix.launch.program_app"
+
+
+class ServerInfo(NamedTuple):
+    model: str
+    label: str
+    """As shown in the table."""
+    distributions: tuple[str, ...]
+    """The distributions that are this server; their versions are named with its columns."""
+    target: str = ""
+    program: tuple[str, ...] = ()
+    stop_signal: int = signal.SIGTERM
+    """How the launcher asks it to stop once the checks are done (then SIGKILL, bounded)."""
+
+
+def _gunicorn(worker_class: str, *options: str) -> tuple[str, ...]:
+    return (
+        "gunicorn",
+        "--bind",
+        "fd://{fd}",
+        "--worker-class",
+        worker_class,
+        *options,
+        "--workers",
+        "1",
+        "--graceful-timeout",
+        "1",
+        f"{PROGRAM_APP}:app",
+    )
+
+
+def _hypercorn(attribute: str) -> tuple[str, ...]:
+    return ("hypercorn", "--workers", "0", "--bind", "fd://{fd}", f"{PROGRAM_APP}:{attribute}")
+
+
+SERVERS: dict[str, ServerInfo] = {
+    # threads
+    "werkzeug": ServerInfo("threads", "werkzeug threaded", ("werkzeug",)),
+    "waitress": ServerInfo(
+        "threads", "waitress (4 threads)", ("waitress",), target="matrix.models.threads:serve_waitress"
+    ),
+    "gunicorn-gthread": ServerInfo(
+        "threads",
+        "gunicorn gthread (4 threads)",
+        ("gunicorn",),
+        program=_gunicorn("gthread", "--threads", "4"),
+        # Quick shutdown: SIGTERM waits out the graceful timeout with nothing left to finish.
+        stop_signal=signal.SIGINT,
+    ),
+    # gevent
+    "pywsgi": ServerInfo("gevent", "gevent.pywsgi", ("gevent",)),
+    "gunicorn-gevent": ServerInfo(
+        "gevent", "gunicorn -k gevent", ("gunicorn",), program=_gunicorn("gevent"), stop_signal=signal.SIGINT
+    ),
+    # eventlet (gunicorn no longer ships an eventlet worker: see the model's note)
+    "eventlet-wsgi": ServerInfo("eventlet", "eventlet.wsgi", ("eventlet",)),
+    # asgi
+    "hypercorn-asgiref": ServerInfo("asgi", "hypercorn + asgiref WsgiToAsgi", ("hypercorn",)),
+    "uvicorn-asgiref": ServerInfo(
+        "asgi",
+        "uvicorn + asgiref WsgiToAsgi",
+        ("uvicorn",),
+        program=(
+            "uvicorn",
+            "--fd",
+            "{fd}",
+            "--no-access-log",
+            "--lifespan",
+            "off",
+            f"{PROGRAM_APP}:app_asgiref",
+        ),
+    ),
+    "hypercorn-wsgi": ServerInfo(
+        "asgi", "hypercorn serving WSGI natively", ("hypercorn",), program=_hypercorn("app")
+    ),
+    "hypercorn-a2wsgi": ServerInfo(
+        "asgi", "hypercorn + a2wsgi WSGIMiddleware", ("hypercorn", "a2wsgi"), program=_hypercorn("app_a2wsgi")
+    ),
+}
+"""Every server, grouped by model in table order; a model's first server is its default."""
+
+
+class UnknownServer(ValueError):
+    """A server name outside the registry, or one that does not serve this model."""
+
+
+def servers_of(model: str) -> list[str]:
+    return [name for name, info in SERVERS.items() if info.model == model]
+
+
+def default_server(model: str) -> str:
+    return servers_of(check_model_name(model))[0]
+
+
+def check_server_names(model: str, names: str) -> list[str]:
+    """``all`` or a comma-separated list of the model's servers; UnknownServer otherwise."""
+    valid = servers_of(check_model_name(model))
+    if names.strip() == "all":
+        return valid
+    chosen = [n.strip() for n in names.split(",") if n.strip()]
+    for name in chosen:
+        if name not in valid:
+            raise UnknownServer(
+                f"unknown server {name!r} for model {model!r}: choose all or one of {', '.join(valid)}"
+            )
+    return chosen

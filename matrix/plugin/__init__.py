@@ -1,0 +1,170 @@
+"""The pytest side: options, markers and fixtures; the session object (``session.py``) does the rest.
+
+Registered through the ``pytest11`` entry point, so it is loaded by every pytest run in an
+environment where the package is installed; it stays inert until ``--flask-model`` is given.
+The driving pytest process is never patched: each server runs in its own process
+(``matrix.launch``), and checks talk to it over a socket.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from matrix.catalog import CatalogError
+from matrix.client import LiveClient
+from matrix.launch.parent import ServerStartError
+from matrix.launch.servers import UnknownServer
+from matrix.models import MODELS, UnknownModel, check_model_name
+from matrix.plugin.session import Column, LiveTestsNeedAModel, MatrixSession
+from matrix.plugin.verdict import Verdict
+
+SESSION = pytest.StashKey[MatrixSession]()
+SERVER_FAILED = 3
+"""pytest's exit code when a server will not start (the session cannot go on)."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("flask-context-matrix", "Flask's context machinery under a live model")
+    group.addoption(
+        "--flask-model",
+        metavar="NAME",
+        help=f"serve the app under this concurrency model: {', '.join(MODELS)}",
+    )
+    group.addoption(
+        "--flask-app",
+        metavar="MODULE:FACTORY",
+        default="apps:create_app",
+        help="app factory taking the model's workers (default: %(default)s)",
+    )
+    group.addoption(
+        "--flask-server",
+        metavar="NAMES",
+        help="the model's servers to serve with: 'all' or a comma-separated list (default: the "
+        "model's first); `flask-matrix models` lists them",
+    )
+    group.addoption(
+        "--flask-record",
+        metavar="PATH",
+        type=Path,
+        help="write the (one) server's outcomes to PATH (JSON, atomically)",
+    )
+    group.addoption(
+        "--flask-records",
+        metavar="DIR",
+        type=Path,
+        help="write one record per server to DIR/<environment>--<server>.json",
+    )
+    group.addoption(
+        "--flask-environment", metavar="NAME", help="environment name in the record (default: the model name)"
+    )
+    group.addoption(
+        "--flask-logs",
+        metavar="DIR",
+        type=Path,
+        default=Path(".matrix/logs"),
+        help="folder for server logs (default: %(default)s)",
+    )
+    group.addoption(
+        "--flask-check-timeout",
+        metavar="SECONDS",
+        type=float,
+        default=30.0,
+        help="bound on one check; past it the cell is 'timeout' (default: %(default)s)",
+    )
+    group.addoption(
+        "--flask-strict-catalog",
+        action="store_true",
+        help="refuse live tests whose id is not in the matrix's check catalog (the matrix's own "
+        "checks run with it; a project's own suite runs without, its rows named after its tests)",
+    )
+    group.addoption(
+        "--flask-expectations",
+        metavar="PATH",
+        type=Path,
+        help="documented deviations and notes (a TOML file, or a folder of them) to apply instead "
+        "of the catalog's own (matrix/areas/)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "flask_expect_fail(models=[...], servers=[...], reason=..., raises=..., cite=[...]): a "
+        "strict xfail under those models/servers (a documented failure in the table)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "applies(reason, models=[...], **ranges): the check applies only under the given models "
+        "and where each version range (flask=, werkzeug=, python=, ...) holds; elsewhere its "
+        "cell is n/a with the reason",
+    )
+    model = config.getoption("flask_model")
+    if model is None:
+        config.pluginmanager.register(LiveTestsNeedAModel(), "flask-context-matrix-no-model")
+        return
+    try:
+        check_model_name(model)
+        session = MatrixSession(config)
+    except (UnknownModel, UnknownServer, CatalogError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SESSION] = session
+    config.pluginmanager.register(session, "flask-context-matrix-session")
+    # SIGTERM ends the run like Ctrl-C: servers stopped, records kept (marked incomplete).
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """The first SIGTERM interrupts; later ones are ignored, so that they cannot cut short the
+    interrupted run's own cleanup (a driver started by a fan-out that was SIGKILLed gets its
+    die-with-parent SIGTERM once per thread of the fan-out: Linux sends it on each reparenting)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _running(column: Column) -> str:
+    """The column's server's base URL, starting it if needed; a server that will not start ends
+    the session with its one line."""
+    try:
+        return column.running().base_url
+    except ServerStartError as exc:
+        pytest.exit(str(exc), returncode=SERVER_FAILED)
+
+
+@pytest.fixture(scope="session")
+def flask_column(request: pytest.FixtureRequest, flask_server: str) -> Iterator[Column]:
+    """One server of ``--flask-model`` serving the app in its own process group, started once per
+    server (pytest groups the checks by server) and stopped before the next server's."""
+    column = request.config.stash[SESSION].columns[flask_server]
+    _running(column)
+    yield column
+    column.stop()
+
+
+@pytest.fixture
+def live(flask_column: Column) -> LiveClient:
+    """A client for the live server whose every call is bounded by the check's timeout."""
+    return LiveClient(_running(flask_column), flask_column.session.timeout)
+
+
+@pytest.fixture
+def flask_live_url(flask_column: Column) -> str:
+    """Base URL (http://127.0.0.1:PORT) of the app served under the chosen model and server."""
+    return _running(flask_column)
+
+
+@pytest.fixture
+def flask_model(request: pytest.FixtureRequest) -> str:
+    """The concurrency model this session serves under (threads, gevent, eventlet, asgi)."""
+    if SESSION not in request.config.stash:
+        pytest.fail("flask_model needs --flask-model")
+    return request.config.stash[SESSION].model
+
+
+@pytest.fixture
+def verdict(request: pytest.FixtureRequest) -> Verdict:
+    """Judges the check's observation against its ideal and this cell's documented deviation."""
+    return request.config.stash[SESSION].verdict_for(request.node)

@@ -1,0 +1,315 @@
+"""The plugin's session object: registered with pytest's plugin manager when a model is chosen,
+its hooks are methods, its state is its attributes.
+
+Collection decides each check's cell up front (``CellPlan``: which check, which server, n/a and
+why, the documented deviation that applies); the report hook turns each outcome into a
+``CheckResult`` of that server's record; the session's end marks the records complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from matrix.catalog import CatalogError, Deviation, load_catalog, load_expectations
+from matrix.client import CheckTimeout
+from matrix.launch.parent import LiveServer, serve_in_subprocess
+from matrix.launch.servers import SERVERS, UnknownServer, check_server_names, default_server
+from matrix.models import MODELS
+from matrix.outcomes import Outcome
+from matrix.plugin.verdict import DocumentedDeviation, Verdict
+from matrix.records import CheckResult, Record, write_record
+from matrix.scope import Scope
+from matrix.versions import EVERY_COLUMN, RangeError, VersionRange, installed_versions
+
+LIVE_FIXTURES = {"live", "verdict", "flask_column", "flask_server", "flask_live_url"}
+"""A test asking for one of these is a check: it runs against a live server and fills a cell."""
+MESSAGE_SHOWN = 500
+"""Characters of a failure's first line kept in the cell's detail."""
+
+
+@dataclass(frozen=True)
+class CellPlan:
+    """What collection decided for one check item."""
+
+    check: str
+    server: str
+    not_applicable: str | None
+    deviation: Deviation | None
+
+
+PLAN = pytest.StashKey[CellPlan]()
+VERDICT = pytest.StashKey[Verdict]()
+
+
+def check_id(item: pytest.Item) -> str | None:
+    """``test_<id>`` for check items (those using a live fixture), else None."""
+    if not set(getattr(item, "fixturenames", ())) & LIVE_FIXTURES:
+        return None
+    name = getattr(item, "originalname", item.name).removeprefix("test_")
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "variant" in callspec.params:
+        return f"{name}.{callspec.params['variant']}"
+    return name
+
+
+def _server_of(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    return str(callspec.params["flask_server"]) if callspec is not None else ""
+
+
+def _docstring(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or item.name
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
+def _outcome(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Outcome:  # noqa: PLR0911 - a table
+    if report.when != "call":
+        return "skipped" if report.skipped else "error"
+    if report.passed:
+        return "pass"
+    if report.skipped:
+        return "expected-fail" if hasattr(report, "wasxfail") else "skipped"
+    if call.excinfo is None:
+        return "unexpected-pass"
+    if call.excinfo.errisinstance(CheckTimeout):
+        return "timeout"
+    if call.excinfo.errisinstance(AssertionError):
+        return "fail"
+    return "error"
+
+
+class Column:
+    """One server of the session's model: its record, and its process (started when first
+    needed, restarted after a timeout, stopped when pytest moves on to the next server)."""
+
+    def __init__(self, session: MatrixSession, server: str) -> None:
+        self.session = session
+        self.name = server
+        info = SERVERS[server]
+        runtimes = dict.fromkeys([*EVERY_COLUMN, *MODELS[session.model].distributions, *info.distributions])
+        model = MODELS[session.model]
+        self.record = Record(
+            session.environment,
+            session.model,
+            server,
+            session.versions,
+            server_label=info.label,
+            order=(list(MODELS).index(session.model), list(SERVERS).index(server)),
+            runtimes=list(runtimes),
+            model_note={"text": model.note, "cite": list(model.cite)} if model.note else None,
+        )
+        self.live: LiveServer | None = None
+        self.poisoned = False
+
+    def running(self) -> LiveServer:
+        """The live server, started (or restarted, if it died or a check timed out) as needed;
+        raises ``ServerStartError`` when it will not start."""
+        if self.live is not None and (self.poisoned or not self.live.alive()):
+            self.live.stop()
+            self.live = None
+        if self.live is None:
+            log = self.session.logs / f"{self.session.environment}--{self.name}.log"
+            self.live = serve_in_subprocess(
+                self.session.model,
+                self.session.app,
+                log,
+                server=self.name,
+                calibration_timeout=self.session.timeout,
+            )
+            self.record.calibration = self.live.calibration
+            self.poisoned = False
+        return self.live
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+    def save(self, complete: bool = False) -> None:
+        self.record.complete = complete
+        path = self.session.record_path(self.name)
+        if path is not None:
+            write_record(path, self.record)
+
+
+class MatrixSession:
+    """The session's model, its columns (one per server), the catalog and the installed versions."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.model: str = config.getoption("flask_model")
+        self.app: str = config.getoption("flask_app")
+        self.timeout: float = config.getoption("flask_check_timeout")
+        self.logs: Path = config.getoption("flask_logs")
+        self.strict_catalog: bool = config.getoption("flask_strict_catalog")
+        self.catalog = load_catalog()
+        expectations: Path | None = config.getoption("flask_expectations")
+        self.expectations = (
+            self.catalog.expectations
+            if expectations is None
+            else load_expectations(expectations, self.catalog)
+        )
+        self.versions = installed_versions()
+        self.environment: str = config.getoption("flask_environment") or self.model
+        names = check_server_names(self.model, config.getoption("flask_server") or default_server(self.model))
+        self._record_file: Path | None = config.getoption("flask_record")
+        self._record_dir: Path | None = config.getoption("flask_records")
+        if self._record_file is not None and len(names) > 1:
+            raise UnknownServer("--flask-record takes one server; use --flask-records DIR for several")
+        self.columns = {name: Column(self, name) for name in names}
+
+    def record_path(self, server: str) -> Path | None:
+        if self._record_file is not None:
+            return self._record_file
+        if self._record_dir is not None:
+            return self._record_dir / f"{self.environment}--{server}.json"
+        return None
+
+    def cell_id(self, server: str) -> str:
+        flask = self.versions.get("flask") or "?"
+        return f"flask{'.'.join(flask.split('.')[:2])}-{self.model}-{server}"
+
+    # -- collection: every check's cell is decided before anything runs
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "flask_server" in metafunc.fixturenames:
+            names = list(self.columns)
+            metafunc.parametrize("flask_server", names, ids=[self.cell_id(n) for n in names], scope="session")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            check = check_id(item)
+            if check is None:
+                continue
+            if check not in self.catalog.checks and self.strict_catalog:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: check {check!r} is not in the catalog (matrix/areas/)"
+                )
+            server = _server_of(item)
+            plan = self._plan(item, check, server)
+            item.stash[PLAN] = plan
+            if plan.not_applicable is not None:
+                item.add_marker(pytest.mark.skip(reason=f"n/a: {plan.not_applicable}"))
+            elif plan.deviation is not None and not item.get_closest_marker("flask_expect_fail"):
+                item.add_marker(
+                    pytest.mark.xfail(reason=plan.deviation.reason, strict=True, raises=DocumentedDeviation)
+                )
+
+    def _plan(self, item: pytest.Item, check: str, server: str) -> CellPlan:
+        not_applicable = self._not_applicable(item, server)
+        if not_applicable is not None:
+            return CellPlan(check, server, not_applicable, None)
+        try:
+            deviation = self.expectations.lookup(check, self.model, server, self.versions)
+        except CatalogError as exc:
+            raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+        return CellPlan(check, server, None, deviation or self._expected_failure(item, check, server))
+
+    def _not_applicable(self, item: pytest.Item, server: str) -> str | None:
+        """Why the check cannot apply here (an ``applies`` marker's scope excludes this cell), or
+        None. A family member may carry its own marker via ``pytest.param``."""
+        for marker in item.iter_markers("applies"):
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            try:
+                ranges = {
+                    dist: VersionRange.parse(str(spec))
+                    for dist, spec in marker.kwargs.items()
+                    if dist not in ("reason", "models")
+                }
+            except RangeError as exc:
+                raise pytest.UsageError(f"{item.nodeid}: applies marker: {exc}") from None
+            why = Scope(tuple(marker.kwargs.get("models") or ()), (), ranges).why_not(
+                self.model, server, self.versions
+            )
+            if why is not None:
+                return f"{reason} ({why})"
+        return None
+
+    def _expected_failure(self, item: pytest.Item, check: str, server: str) -> Deviation | None:
+        """A project's own ``flask_expect_fail(models=..., servers=..., reason=..., raises=...)``
+        marker as a deviation row, so it is a strict xfail and a footnote like the matrix's own."""
+        for marker in item.iter_markers("flask_expect_fail"):
+            scope = Scope(tuple(marker.kwargs.get("models", ())), tuple(marker.kwargs.get("servers", ())))
+            if not scope.holds(self.model, server, self.versions):
+                continue
+            reason = marker.kwargs.get("reason") or "expected to fail under this model"
+            item.add_marker(pytest.mark.xfail(reason=reason, strict=True, raises=marker.kwargs.get("raises")))
+            return Deviation(check, Scope((self.model,)), tuple(marker.kwargs.get("cite", ())), {}, reason)
+        return None
+
+    # -- running: each outcome becomes its column's CheckResult, saved at once
+
+    def verdict_for(self, item: pytest.Item) -> Verdict:
+        """The ``verdict`` fixture's object for a check item (collection planned its cell)."""
+        plan = item.stash[PLAN]
+        verdict = item.stash[VERDICT] = Verdict(plan.check, plan.deviation)
+        return verdict
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        plan = item.stash.get(PLAN, None)
+        if plan is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
+            self._record(item, call, report, plan)
+        return report
+
+    def _record(
+        self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, plan: CellPlan
+    ) -> None:
+        outcome: Outcome = "n/a" if plan.not_applicable is not None else _outcome(report, call)
+        verdict = item.stash.get(VERDICT, None)
+        detail: dict[str, Any] = dict(verdict.detail) if verdict else {}
+        if plan.not_applicable is not None:
+            detail["message"] = plan.not_applicable
+        elif call.excinfo is not None and outcome != "expected-fail":
+            detail["message"] = call.excinfo.exconly().splitlines()[0][:MESSAGE_SHOWN]
+        if outcome == "unexpected-pass":
+            detail["message"] = "the documented deviation did not occur: the ideal holds"
+        column = self.columns[plan.server]
+        row = self.catalog.checks.get(plan.check)
+        column.record.checks.append(
+            CheckResult(
+                check=plan.check,
+                title=row.title if row else _docstring(item),
+                area=row.area if row else item.path.stem.removeprefix("test_"),
+                order=row.order if row else None,
+                outcome=outcome,
+                duration=round(report.duration, 3),
+                detail=detail,
+                deviation=plan.deviation.as_data() if plan.deviation else None,
+                notes=[
+                    n.as_data()
+                    for n in self.expectations.notes_for(plan.check, self.model, column.name, self.versions)
+                ],
+            )
+        )
+        if outcome == "timeout":
+            column.poisoned = True  # a hung server could hang every later check: start afresh
+        column.save()
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
+        for column in self.columns.values():
+            column.save(complete=not interrupted and not session.shouldstop)
+
+    def pytest_report_header(self) -> list[str]:
+        versions = ", ".join(f"{k} {v}" for k, v in self.versions.items() if v)
+        servers = ", ".join(SERVERS[s].label for s in self.columns)
+        return [f"flask-context-matrix: model {self.model} ({servers}); {versions}"]
+
+
+class LiveTestsNeedAModel:
+    """Registered instead of the session when no model is chosen: a check cannot run then."""
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if check_id(item) is not None:
+                raise pytest.UsageError(
+                    f"{item.nodeid} runs against a live server: pass --flask-model=NAME ({', '.join(MODELS)})"
+                )
