@@ -18,8 +18,7 @@ from werkzeug.local import Local, LocalManager, LocalStack, release_local
 from apps.gate import Gate, GateRegistry
 from apps.observe import observe
 from apps.shared import GATE_TIMEOUT, JOIN_TIMEOUT, yield_a_few
-from matrix.models.base import Worker, Workers
-from matrix.models.threads import ThreadWorker
+from matrix.models.base import ThreadWorker, Worker, Workers
 
 ISOLATED = Local()
 STACKED: LocalStack[str] = LocalStack()

@@ -11,6 +11,7 @@ A model is a runtime (OS threads, gevent, eventlet, asyncio). It knows three thi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -86,3 +87,19 @@ class KeptResult:
         if self._error is not None:
             raise self._error
         return self._result
+
+
+class ThreadWorker:
+    """A ``threading.Thread`` (green under gevent and eventlet, once they patched ``threading``)
+    that keeps its function's result or exception for ``join``."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._kept = KeptResult(fn)
+        self._thread = threading.Thread(target=self._kept, daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float) -> Any:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise WorkerError(f"worker still running after {timeout} s")
+        return self._kept.get()

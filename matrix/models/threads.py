@@ -12,23 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from matrix.models.base import Event, KeptResult, WorkerError, WSGIApp
-
-
-class ThreadWorker:
-    """A ``threading.Thread`` (green under gevent and eventlet, once they patched ``threading``)
-    that keeps its function's result or exception for ``join``."""
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self._kept = KeptResult(fn)
-        self._thread = threading.Thread(target=self._kept, daemon=True)
-        self._thread.start()
-
-    def join(self, timeout: float) -> Any:
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise WorkerError(f"worker still running after {timeout} s")
-        return self._kept.get()
+from matrix.models.base import Event, ThreadWorker, WSGIApp
 
 
 class ThreadWorkers:
