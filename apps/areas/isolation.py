@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request, session
 
 from apps.gate import Gate, GateRegistry, server_capacity
 from apps.observe import observe
-from apps.shared import GATE_TIMEOUT, yield_a_few
+from apps.shared import GATE_TIMEOUT, TokenLog, yield_a_few
 from apps.stores import MarkerStore, marker_store
 from matrix.models.base import Workers
 from matrix.records import Observation
@@ -37,6 +37,7 @@ def register(app: Flask, workers: Workers) -> None:
     _marker_views(area, workers, gates, marker_store(app))
     _overlap_views(area, workers, gates)
     _nested_views(app, area, workers, gates)
+    _nested_app_context_views(app, area, TokenLog(workers))
     _contextvar_views(area)
     app.register_blueprint(area)
 
@@ -149,6 +150,32 @@ def _nested_views(app: Flask, area: Blueprint, workers: Workers, gates: GateRegi
                 readings["inside"] = phase("inside")
         readings["after"] = phase("after")
         return {"readings": readings, **first.report()}
+
+
+def _nested_app_context_views(app: Flask, area: Blueprint, teardowns: TokenLog) -> None:
+    """``with app.app_context()`` inside a view, as code does to get "a context" for a database
+    call: which g it sees and leaves, whether the request stays readable, what teardown runs."""
+
+    @app.teardown_appcontext
+    def count_nested_teardown(exc: BaseException | None) -> None:
+        token = g.get("nested_app_context_token")
+        if token is not None:
+            teardowns.add(token, "teardown_appcontext")
+
+    @area.get("/nested-app-context")
+    def nested_app_context() -> Any:
+        token, marker = request.args["token"], request.args["marker"]
+        g.view_marker = marker
+        with app.app_context():
+            g.nested_app_context_token = token
+            inner = {
+                "view_g": observe(lambda: g.get("view_marker")),
+                "request": observe(lambda: request.args["marker"]),
+                "current_app": observe(lambda: current_app.name),
+            }
+            g.inner_marker = "inner"
+        after = {"view_g": g.get("view_marker"), "inner_g": g.get("inner_marker")}
+        return {"inner": inner, "after": after, "teardowns_at_inner_exit": len(teardowns.take(token))}
 
 
 def _contextvar_views(area: Blueprint) -> None:

@@ -112,6 +112,26 @@ def test_isolation_nested(live: LiveClient, verdict: Verdict) -> None:
     )
 
 
+def test_nested_app_context(live: LiveClient, verdict: Verdict) -> None:
+    """A ``with app.app_context()`` nested in a view gets a fresh g (not the view's) while the
+    request stays readable, runs teardown_appcontext once when it exits, and leaves the view's g
+    as it was (the inner g's writes gone with it)."""
+    marker = "nested-app-context"
+    body = live.json("/isolation/nested-app-context", {"token": uuid.uuid4().hex, "marker": marker})
+    verdict.compare(
+        {
+            "inner": {
+                "view_g": {"value": None},
+                "request": {"value": marker},
+                "current_app": {"value": APP_NAME},
+            },
+            "teardowns_at_inner_exit": 1,
+            "after": {"view_g": marker, "inner_g": None},
+        },
+        body,
+    )
+
+
 LEAK_REQUESTS = 33
 """Sequential requests per contextvar_leak check: more than any worker pool of the servers we run
 (waitress and gunicorn gthread: 4 threads; a2wsgi: 10; asyncio's default executor, which
