@@ -1,6 +1,6 @@
 """flask-context-matrix: how Flask's context machinery behaves under each concurrency model.
 
-This package must stay import-light: ``python -m matrix.serve`` imports it before the runtime is
+This package must stay import-light: ``python -m matrix.launch.child`` imports it before the runtime is
 monkey-patched, so nothing here may import Flask, Werkzeug, threading helpers or a model library.
 """
 

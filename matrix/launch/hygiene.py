@@ -12,9 +12,12 @@ import contextlib
 import ctypes
 import os
 import signal
-import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the child imports this module before patching: no subprocess (threading) then
+    import subprocess
 
 DRIVER_ENV = "FLASK_MATRIX_DRIVER"
 """Set in every process started for a driver: the driver's pid (see ``processes_of_driver``)."""
@@ -48,6 +51,8 @@ def _signal_group(pgid: int, signum: int) -> None:
 def stop_group(process: subprocess.Popen[bytes], stop_signal: int, timeout: float) -> None:
     """Stop the process group ``process`` leads: ``stop_signal``, SIGKILL after ``timeout``;
     always reaps ``process``, then waits (bounded) until no process of the group is left."""
+    import subprocess
+
     if process.poll() is None:
         _signal_group(process.pid, stop_signal)
         try:

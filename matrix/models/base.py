@@ -11,7 +11,6 @@ A model is a runtime (OS threads, gevent, eventlet, asyncio). It knows three thi
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -94,6 +93,10 @@ class ThreadWorker:
     that keeps its function's result or exception for ``join``."""
 
     def __init__(self, fn: Callable[[], Any]) -> None:
+        # Imported here: the server process imports this module before the model patches
+        # threading, and importing it first would capture the unpatched module.
+        import threading
+
         self._kept = KeptResult(fn)
         self._thread = threading.Thread(target=self._kept, daemon=True)
         self._thread.start()

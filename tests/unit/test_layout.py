@@ -4,7 +4,10 @@ driver side never imports a model library, and the app set never asks which mode
 from __future__ import annotations
 
 import ast
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,3 +67,14 @@ def test_the_app_set_never_asks_which_model_it_runs_under(path: Path) -> None:
     assert "flask_model" not in path.read_text()
     allowed = {"matrix.models.base", "matrix.records", "matrix.catalog"}
     assert {m for m in imports(path) if m.startswith("matrix")} <= allowed
+
+
+def test_the_server_process_imports_nothing_patchable_before_it_patches() -> None:
+    """What ``matrix.launch.child`` imports before ``Model.patch()`` loads no module a patch must
+    replace: importing threading, socket or Flask first would capture the unpatched ones."""
+    probe = "import json, sys, matrix.launch.child; print(json.dumps(sorted(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    patchable = {"threading", "socket", "ssl", "selectors", "subprocess", "asyncio", "flask", "werkzeug"}
+    assert patchable & set(json.loads(loaded.stdout)) == set()
