@@ -122,6 +122,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
         root = project_root()
     except RunError as exc:
         raise UsageFailure(str(exc)) from None
+    if not args.table.resolve().is_relative_to(root):
+        raise UsageFailure(
+            f"{args.table} is not inside the checkout {root}: the baseline is its committed copy"
+        )
     shown = subprocess.run(
         ["git", "show", f"{args.baseline_ref}:{args.table.resolve().relative_to(root)}"],
         cwd=root,

@@ -50,6 +50,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
             "unknown server 'waitress' for model 'asgi'",
         ),
         (["checks", "--model", "asgi", "--jobs", "0"], "--jobs must be at least 1, not 0"),
+        (["gate", "--table", "/nowhere/compatibility.json"], "is not inside the checkout"),
     ],
     ids=[
         "unknown-model",
@@ -61,6 +62,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
         "checks-unknown-model",
         "checks-server-of-other-model",
         "checks-no-jobs",
+        "gate-table-outside",
     ],
 )
 def test_cli_refuses_bad_arguments(args: list[str], message: str) -> None:
