@@ -111,7 +111,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             f"in the same commit."
         )
         return 1
-    return 1 if any(c.kind == "regression" for c in changes) else 0
+    return upgrade_verdict(changes, args.accept_documented)
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
@@ -190,6 +190,18 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
         (f"Flask {old_spec.label}", f"Flask {new_spec.label}"),
         args.markdown,
     )
+    return upgrade_verdict(changes, args.accept_documented)
+
+
+def upgrade_verdict(changes: list[Change], accept_documented: bool) -> int:
+    """Exit 1 on a regression, and on a lost behaviour unless the upgrader accepted documented ones."""
+    lost = [c for c in changes if c.kind == "lost"]
+    if lost and not accept_documented:
+        print(
+            f"{len(lost)} behaviour(s) lost in the upgrade (✓ before, a documented deviation after): "
+            f"read their notes above; --accept-documented accepts them"
+        )
+        return 1
     return 1 if any(c.kind == "regression" for c in changes) else 0
 
 
@@ -286,6 +298,11 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of sub
     diff.add_argument("new", type=Path, help="records folder/file or compatibility.json")
     diff.add_argument("--markdown", type=Path, help="also write the changes as Markdown (PR comment)")
     diff.add_argument("--gate", action="store_true", help="exit 1 on any change (baseline gate)")
+    diff.add_argument(
+        "--accept-documented",
+        action="store_true",
+        help="exit 0 when the only changes are behaviours lost to documented deviations",
+    )
     diff.set_defaults(run=cmd_diff)
     gate = sub.add_parser("gate", help="fail when the table changed against the committed baseline")
     gate.add_argument("--baseline-ref", default="HEAD", help="git revision holding the baseline")
@@ -305,6 +322,11 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of sub
     upgrade.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all)")
     upgrade.add_argument("--servers", default="all", help="'all' or server names (one model's each)")
     upgrade.add_argument("--markdown", type=Path, help="also write the diff as Markdown")
+    upgrade.add_argument(
+        "--accept-documented",
+        action="store_true",
+        help="exit 0 when the only changes are behaviours lost to documented deviations",
+    )
     upgrade.set_defaults(run=cmd_upgrade_check)
     merge = sub.add_parser("merge", help="merge records from many machines into one table")
     merge.add_argument("records", nargs="+", type=Path, help="record files or folders of them")

@@ -1,5 +1,9 @@
 """Which cells changed between two runs: pure, two tables in, changes out.
 
+Kinds are listed in the order the person upgrading reads them: first the behaviours lost (a ✓
+that became a documented deviation: documented, but no longer there for code relying on it),
+then regressions (unexpected failures), then the rest.
+
 Both sides are typed tables (``matrix.table``), built from records or read back from a
 ``compatibility.json``, so records and committed baselines compare the same way. A cell is its
 outcome and its explanation (the text of its notes); how a change is classified follows from the
@@ -15,10 +19,11 @@ from matrix.outcomes import OUTCOMES
 from matrix.table import Cell, Table
 
 KINDS: dict[str, str] = {
+    "lost": "was ✓, now a documented deviation: a behaviour the new side no longer has",
     "regression": "was pass or documented, now an unexpected failure",
     "unexpected-pass": "a documented deviation no longer happens",
     "fixed": "was failing or documented, now passes",
-    "newly-documented": "now a documented deviation (or documented differently)",
+    "newly-documented": "now a documented deviation where it was not ✓ (or documented differently)",
     "changed": "another change of outcome",
     "appeared": "a cell the old run did not have",
     "disappeared": "a cell the new run does not have",
@@ -64,7 +69,7 @@ def classify(old: Cell | None, new: Cell | None) -> str | None:  # noqa: PLR0911
     if now.standing == "ideal" and was.standing != "ideal":
         return "fixed"
     if now.standing == "documented":
-        return "newly-documented"
+        return "lost" if was.standing == "ideal" else "newly-documented"
     return "changed"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from matrix.cli import upgrade_verdict
 from matrix.diff import DiffError, classify, diff_tables, render_diff_markdown
 from matrix.outcomes import Outcome
 from matrix.table import Cell, Column, Row, Table
@@ -26,7 +27,8 @@ PASS, DOC, FAIL = cell("pass"), cell("expected-fail", "[note] raises X"), cell("
         (DOC, cell("unexpected-pass"), "unexpected-pass"),
         (FAIL, PASS, "fixed"),
         (DOC, PASS, "fixed"),
-        (PASS, DOC, "newly-documented"),
+        (PASS, DOC, "lost"),
+        (cell("n/a"), DOC, "newly-documented"),
         (DOC, cell("expected-fail", "[note] raises Y"), "newly-documented"),
         (None, PASS, "appeared"),
         (PASS, None, "disappeared"),
@@ -80,3 +82,15 @@ def test_markdown_lists_each_change_for_a_pull_request() -> None:
     assert "### Flask context matrix: Flask 3.0.3 → Flask 3.1.3" in text
     assert "1 regression." in text
     assert "| regression | `teardown` | threads/s | pass -> fail |" in text
+
+
+def test_a_lost_behaviour_is_listed_first_and_fails_the_upgrade_unless_accepted() -> None:
+    """A ✓ that becomes a documented deviation comes before every other change and makes an
+    upgrade-check exit 1, unless the upgrader passed --accept-documented; a regression always does."""
+    old = table(("a", "threads", "pass"), ("b", "gevent", "pass"))
+    new = table(("c", "threads", "expected-fail"), ("d", "gevent", "fail"))
+    changes = diff_tables(old, new)
+    assert [c.kind for c in changes] == ["lost", "regression"]
+    assert upgrade_verdict(changes[:1], accept_documented=False) == 1
+    assert upgrade_verdict(changes[:1], accept_documented=True) == 0
+    assert upgrade_verdict(changes, accept_documented=True) == 1
