@@ -13,7 +13,7 @@ outside the catalog, and a row naming an unknown check is refused here.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,8 @@ class Deviation:
     cite: tuple[str, ...]
     observed: Observed
     reason: str
+    number: int = 0
+    """The row's place among all the catalog's rows: its note's number in every view."""
 
     def as_data(self) -> DeviationData:
         return {
@@ -87,6 +89,7 @@ class Deviation:
             "reason": self.reason,
             "cite": list(self.cite),
             "ranges": {dist: str(wanted) for dist, wanted in self.scope.ranges.items()},
+            "number": self.number,
         }
 
 
@@ -98,9 +101,11 @@ class Note:
     scope: Scope
     cite: tuple[str, ...]
     text: str
+    number: int = 0
+    """The row's place among all the catalog's rows: its note's number in every view."""
 
     def as_data(self) -> NoteData:
-        return {"text": self.text, "cite": list(self.cite)}
+        return {"text": self.text, "cite": list(self.cite), "number": self.number}
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,15 @@ class Expectations:
 
     def __add__(self, other: Expectations) -> Expectations:
         return Expectations(self.deviations + other.deviations, self.notes + other.notes)
+
+    def numbered(self, start: int = 1) -> Expectations:
+        """The same rows numbered from ``start`` in order, deviations of each part before its notes."""
+        deviations = tuple(replace(d, number=start + i) for i, d in enumerate(self.deviations))
+        start += len(deviations)
+        return Expectations(deviations, tuple(replace(n, number=start + i) for i, n in enumerate(self.notes)))
+
+    def __len__(self) -> int:
+        return len(self.deviations) + len(self.notes)
 
 
 @dataclass(frozen=True)
@@ -169,7 +183,11 @@ def load_catalog(folder: Path = AREAS_DIR) -> Catalog:
         if unknown:
             raise CatalogError(f"{path}: unknown top-level keys {sorted(unknown)}")
         areas.append(_area(path, data))
-    return Catalog(tuple(sorted(areas, key=lambda a: a.order)))
+    numbered, start = [], 1
+    for area in sorted(areas, key=lambda a: a.order):
+        numbered.append(replace(area, expectations=area.expectations.numbered(start)))
+        start += len(area.expectations)
+    return Catalog(tuple(numbered))
 
 
 def load_worker_kinds(folder: Path = AREAS_DIR) -> tuple[WorkerKind, ...]:
@@ -189,7 +207,7 @@ def load_expectations(path: Path, catalog: Catalog) -> Expectations:
         if unknown:
             raise CatalogError(f"{file}: unknown top-level keys {sorted(unknown)}")
         every += _expectations(file, data, set(catalog.checks))
-    return every
+    return every.numbered()
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from matrix import __version__
 from matrix.axis import FlaskSpecError, parse_flask_spec
 from matrix.diff import Change, DiffError, diff_tables, render_diff_markdown, render_diff_terminal
-from matrix.files import write_atomically
+from matrix.files import write_atomically, write_output
 from matrix.launch.servers import SERVERS, UnknownServer, check_server_names, servers_of
 from matrix.models import MODELS, UnknownModel, check_model_name
 from matrix.records import RecordError, read_records, write_record
@@ -54,16 +56,70 @@ def _report(table: Table, args: argparse.Namespace) -> int:
 
         outputs.append((args.html, render_html(table)))
     for path, text in outputs:
-        write_atomically(path, text)
-    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    sys.stdout.write(render_terminal(table, width=args.width, color=color))
+        write_output(path, text)
+    # Standard output belongs to a file written there; the table for people then goes to stderr.
+    console = sys.stderr if any(str(path) == "-" for path, _ in outputs) else sys.stdout
+    color = console.isatty() and "NO_COLOR" not in os.environ
+    console.write(render_terminal(table, width=_width(args.width), color=color, notes=args.notes))
     incomplete = [c.environment for c in table.columns if not c.complete]
     if incomplete:
-        print(f"incomplete environments (interrupted runs): {', '.join(incomplete)}")
+        print(f"incomplete environments (interrupted runs): {', '.join(incomplete)}", file=console)
     red = table.red
     if red:
-        print(f"{len(red)} red cell(s): " + ", ".join(f"{c}@{e}" for c, e in red))
+        print(f"{len(red)} red cell(s): " + ", ".join(f"{c}@{e}" for c, e in red), file=console)
     return 1 if red or incomplete else 0
+
+
+MIN_WIDTH = 40
+"""The narrowest terminal the report is laid out for."""
+
+
+def console_width() -> int:
+    """The console's width: ``COLUMNS``, else standard output's terminal, else the controlling
+    terminal (tox pipes a command's output, but the person reading it sits at that terminal),
+    else 120."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/dev/tty") as tty:
+            return os.get_terminal_size(tty.fileno()).columns
+    except OSError:
+        return shutil.get_terminal_size((120, 24)).columns
+
+
+def _width(asked: int | None) -> int:
+    """The width asked for, else the console's."""
+    if asked is None:
+        return max(MIN_WIDTH, console_width())
+    if asked < MIN_WIDTH:
+        raise UsageFailure(f"--width must be at least {MIN_WIDTH}, not {asked}")
+    return asked
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """One check across every column, or every check on one stack, from the table."""
+    from matrix.report.show import Query, QueryError, render_show
+
+    if args.table is not None:
+        table = load_side(args.table)
+    else:
+        try:
+            committed = project_root() / DEFAULT_OUTPUT["json"]
+        except RunError:
+            raise UsageFailure(
+                "no committed table here: pass --table compatibility.json or records"
+            ) from None
+        table = load_side(committed)
+    query = Query(tuple(args.checks), args.model, args.server, args.flask)
+    try:
+        sys.stdout.write(render_show(table, query, width=_width(args.width)))
+    except QueryError as exc:
+        raise UsageFailure(str(exc)) from None
+    return 0
 
 
 def _table_file(data: Any, where: str) -> Table:
@@ -97,7 +153,7 @@ def _print_diff(old: Table, new: Table, labels: tuple[str, str], markdown: Path 
         raise UsageFailure(f"cannot compare {labels[0]} and {labels[1]}: {exc}") from None
     sys.stdout.write(render_diff_terminal(changes))
     if markdown:
-        write_atomically(markdown, render_diff_markdown(changes, *labels))
+        write_output(markdown, render_diff_markdown(changes, *labels))
     return changes
 
 
@@ -252,6 +308,11 @@ def cmd_checks(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageFailure(f"--jobs must be at least 1, not {args.jobs}")
     pytest_args = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    if not pytest_args:  # the check suite, not whatever pytest's configuration collects by default
+        try:
+            pytest_args = [str(project_root() / "tests" / "checks"), "--flask-strict-catalog"]
+        except RunError:
+            raise UsageFailure("no check suite here: run from a checkout, or pass -- PYTEST_ARGS") from None
     return run_columns(args.model, servers, pytest_args, args.jobs or default_jobs(servers))
 
 
@@ -281,19 +342,68 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+EXAMPLES = {
+    "report": "flask-matrix report .matrix/records --markdown COMPATIBILITY.md --json -",
+    "show": "flask-matrix show copy_context_late\n  flask-matrix show --server gunicorn-gevent --flask 3.1\n"
+    "  flask-matrix show 'copy_context_*' --model gevent",
+    "diff": "flask-matrix diff old/compatibility.json compatibility.json --markdown diff.md",
+    "gate": "flask-matrix gate --baseline-ref origin/main",
+    "run": "flask-matrix run --flask 3.1.3 --models threads,gevent\n  flask-matrix run --flask ../flask",
+    "upgrade-check": "flask-matrix upgrade-check 3.0.3 3.1.3\n"
+    "  flask-matrix upgrade-check 3.1.3 ../flask --models threads --accept-documented",
+    "merge": "flask-matrix merge records-a/ records-b/ --into merged/ --markdown COMPATIBILITY.md",
+    "ci": "flask-matrix ci github --check",
+    "checks": "flask-matrix checks --model gevent\n"
+    "  flask-matrix checks --model asgi --servers hypercorn-wsgi -- tests/checks -k copy_context",
+    "models": "flask-matrix models",
+    "serve": "flask-matrix serve --model gevent --server gunicorn-gevent",
+}
+"""One example per subcommand, shown at the end of its --help."""
+
+
+def _table_outputs(command: argparse.ArgumentParser) -> None:
+    """The options of every command that renders a table: files to write, and the terminal's."""
+    for name, what in (
+        ("markdown", "the Markdown table"),
+        ("json", "compatibility.json"),
+        ("html", "the HTML report"),
+    ):
+        command.add_argument(f"--{name}", type=Path, help=f"write {what} here ('-': standard output)")
+    command.add_argument("--format", choices=list(DEFAULT_OUTPUT), help="write one format to --output")
+    command.add_argument("--output", type=Path, help="where --format writes (default: its usual name)")
+    command.add_argument("--width", type=int, help="terminal width (default: the console's)")
+    command.add_argument("--notes", action="store_true", help="print every note in full after the grid")
+
+
 def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of subcommands
     root = argparse.ArgumentParser(prog="flask-matrix", description=__doc__)
+    root.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = root.add_subparsers(dest="command", required=True)
-    report = sub.add_parser("report", help="render records as the compatibility table")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog="example:\n  " + EXAMPLES[name],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    report = command("report", "render records as the compatibility table")
     report.add_argument("records", nargs="+", type=Path, help="record files or folders of them")
-    report.add_argument("--markdown", type=Path, help="write the Markdown table here")
-    report.add_argument("--json", type=Path, help="write compatibility.json here")
-    report.add_argument("--html", type=Path, help="write the self-contained HTML report here")
-    report.add_argument("--format", choices=list(DEFAULT_OUTPUT), help="write one format to --output")
-    report.add_argument("--output", type=Path, help="where --format writes (default: its usual name)")
-    report.add_argument("--width", type=int, default=160, help="terminal width (default 160)")
+    _table_outputs(report)
     report.set_defaults(run=cmd_report)
-    diff = sub.add_parser("diff", help="list the cells that changed between two runs")
+    show = command("show", "answer a question from the table: one check everywhere, or your stack")
+    show.add_argument("checks", nargs="*", help="check ids or globs (copy_context_*); default: every check")
+    show.add_argument("--model", help="only this model's columns")
+    show.add_argument("--server", help="only this server's columns")
+    show.add_argument("--flask", help="only this Flask version, or every release of a minor (3.1)")
+    show.add_argument(
+        "--table", type=Path, help="a compatibility.json or records (default: the committed table)"
+    )
+    show.add_argument("--width", type=int, help="terminal width (default: the console's)")
+    show.set_defaults(run=cmd_show)
+    diff = command("diff", "list the cells that changed between two runs")
     diff.add_argument("old", type=Path, help="records folder/file or compatibility.json")
     diff.add_argument("new", type=Path, help="records folder/file or compatibility.json")
     diff.add_argument("--markdown", type=Path, help="also write the changes as Markdown (PR comment)")
@@ -304,19 +414,17 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of sub
         help="exit 0 when the only changes are behaviours lost to documented deviations",
     )
     diff.set_defaults(run=cmd_diff)
-    gate = sub.add_parser("gate", help="fail when the table changed against the committed baseline")
+    gate = command("gate", "fail when the table changed against the committed baseline")
     gate.add_argument("--baseline-ref", default="HEAD", help="git revision holding the baseline")
     gate.add_argument("--table", type=Path, default=Path("compatibility.json"))
     gate.set_defaults(run=cmd_gate)
-    run = sub.add_parser("run", help="run the matrix on any Flask: version, wheel, folder or VCS")
+    run = command("run", "run the matrix on any Flask: version, wheel, folder or VCS")
     run.add_argument("--flask", required=True, help="3.1.1 | path/flask-X.whl | path/to/flask | git+URL")
     run.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all)")
     run.add_argument("--servers", default="all", help="'all' or server names (one model's each)")
-    run.add_argument("--markdown", type=Path, help="write the Markdown table here")
-    run.add_argument("--json", type=Path, help="write the table's JSON here")
-    run.add_argument("--width", type=int, default=160)
+    _table_outputs(run)
     run.set_defaults(run=cmd_run)
-    upgrade = sub.add_parser("upgrade-check", help="run the matrix on two Flask specs and diff them")
+    upgrade = command("upgrade-check", "run the matrix on two Flask specs and list what changed")
     upgrade.add_argument("old", metavar="FROM", help="the Flask you run today (same forms as --flask)")
     upgrade.add_argument("new", metavar="TO", help="the Flask you want to upgrade to")
     upgrade.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all)")
@@ -328,28 +436,26 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of sub
         help="exit 0 when the only changes are behaviours lost to documented deviations",
     )
     upgrade.set_defaults(run=cmd_upgrade_check)
-    merge = sub.add_parser("merge", help="merge records from many machines into one table")
+    merge = command("merge", "merge records from many machines into one table")
     merge.add_argument("records", nargs="+", type=Path, help="record files or folders of them")
     merge.add_argument("--into", type=Path, help="also write the merged records to this folder")
-    for name in ("markdown", "json", "html"):
-        merge.add_argument(f"--{name}", type=Path, help=f"write the {name} table here")
-    merge.add_argument("--format", choices=list(DEFAULT_OUTPUT), help="write one format to --output")
-    merge.add_argument("--output", type=Path)
-    merge.add_argument("--width", type=int, default=160)
+    _table_outputs(merge)
     merge.set_defaults(run=cmd_merge)
-    ci = sub.add_parser("ci", help="generate CI configuration from tox's environment list")
+    ci = command("ci", "generate CI configuration from tox's environment list")
     ci.add_argument("engine", choices=["github"], help="the CI engine")
     ci.add_argument("--check", action="store_true", help="exit 1 if the committed file is out of date")
     ci.set_defaults(run=cmd_ci_github)
-    checks = sub.add_parser("checks", help="run the checks under one model, its servers in parallel")
+    checks = command("checks", "run the check suite under one model, its servers in parallel")
     checks.add_argument("--model", required=True, help=", ".join(MODELS))
     checks.add_argument("--servers", default="all", help="'all' (default) or the model's server names")
     checks.add_argument("--jobs", type=int, help="pytest processes at once (default: half the servers)")
-    checks.add_argument("pytest_args", nargs=argparse.REMAINDER, help="-- then pytest's arguments")
+    checks.add_argument(
+        "pytest_args", nargs=argparse.REMAINDER, help="-- then pytest's arguments (default: the check suite)"
+    )
     checks.set_defaults(run=cmd_checks)
-    models = sub.add_parser("models", help="list the concurrency models")
+    models = command("models", "list the concurrency models and their servers")
     models.set_defaults(run=cmd_models)
-    serve = sub.add_parser("serve", help="serve the app set under one model until Ctrl-C")
+    serve = command("serve", "serve the app set under one model until Ctrl-C")
     serve.add_argument("--model", required=True, help=", ".join(MODELS))
     serve.add_argument("--server", help="one of the model's servers (default: its first)")
     serve.add_argument("--app", default="apps:create_app")

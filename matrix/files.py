@@ -1,4 +1,5 @@
-"""The one way this project writes a file: atomically, readable by others.
+"""The one way this project writes a file: atomically, readable by others (and, for the outputs a
+user names, the way a command-line tool is expected to: ``-`` and devices written to, not replaced).
 
 Records after every check, the table's Markdown, JSON and HTML, the CI workflow: each is written
 to a temporary file in the same folder, flushed to disk, then renamed over the old one, so a
@@ -8,6 +9,7 @@ reader (or an interrupted run) only ever sees the old file or the new one, never
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -29,3 +31,17 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write an output the user named: ``-`` is standard output; an existing file that is not a
+    regular one (a device such as /dev/stdout, a FIFO) is written to, never replaced; a symlink
+    to a regular file has its target replaced; anything else is written atomically."""
+    if str(path) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    elif path.exists() and not path.is_file():
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        write_atomically(path.resolve() if path.is_symlink() else path, text)

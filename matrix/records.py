@@ -48,6 +48,8 @@ class DeviationData(TypedDict):
     reason: str
     cite: list[str]
     ranges: dict[str, str]
+    number: int
+    """The row's number in the catalog: its note's number in every view (0: not a catalog row)."""
 
 
 class NoteData(TypedDict):
@@ -55,6 +57,8 @@ class NoteData(TypedDict):
 
     text: str
     cite: list[str]
+    number: int
+    """The row's number in the catalog (0: not a catalog row)."""
 
 
 class RecordError(ValueError):
@@ -95,6 +99,8 @@ class Record:
     """The distributions the column names with its versions (Python, Flask, its runtime's)."""
     model_note: NoteData | None = None
     """A note on the model's set of servers, shown with the table."""
+    catalog_notes: int = 0
+    """How many rows the catalog numbers: notes that are no catalog row are numbered after them."""
     calibration: dict[str, Any] | None = None
     """What the app measured of the server at start, e.g. how many requests it runs at once."""
     harness: str = __version__
@@ -141,7 +147,11 @@ def _note(value: Any, where: str) -> NoteData:
         isinstance(value, dict) and isinstance(value.get("text"), str) and isinstance(value.get("cite"), list)
     ):
         raise RecordError(f"{where}: a note is not {{text, cite}}")
-    return {"text": value["text"], "cite": [str(c) for c in value["cite"]]}
+    return {
+        "text": value["text"],
+        "cite": [str(c) for c in value["cite"]],
+        "number": int(value.get("number", 0)),
+    }
 
 
 def _deviation(value: Any, where: str) -> DeviationData:
@@ -152,6 +162,7 @@ def _deviation(value: Any, where: str) -> DeviationData:
         "reason": str(value["reason"]),
         "cite": [str(c) for c in value["cite"]],
         "ranges": {str(k): str(v) for k, v in value["ranges"].items()},
+        "number": int(value.get("number", 0)),
     }
 
 
@@ -191,6 +202,7 @@ def parse_record(data: Any, where: str) -> Record:
         order=_pair(data.get("order"), where, "order"),
         runtimes=[str(r) for r in _require(data, "runtimes", list, where)],
         model_note=None if model_note is None else _note(model_note, where),
+        catalog_notes=int(data.get("catalog_notes", 0)),
         calibration=data["calibration"] if isinstance(data.get("calibration"), dict) else None,
         harness=_require(data, "harness", str, where),
     )

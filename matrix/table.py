@@ -152,16 +152,38 @@ def _column_order(record: Record) -> tuple[int, int, Version, str]:
 
 
 class _Notes:
-    """Footnotes numbered in the order first needed; the same explanation is one note."""
+    """The table's footnotes; the same explanation is one note.
 
-    def __init__(self) -> None:
+    A note that is a catalog row (a documented deviation, a note row) keeps the row's number, so
+    it is the same in every table built from any subset of the same catalog's records. Every other
+    note (n/a, no overlap, a red cell's message) is numbered after the catalog's rows, in table order.
+    """
+
+    def __init__(self, first_free: int) -> None:
         self.numbers: dict[tuple[str, str, tuple[str, ...]], int] = {}
+        self._next = first_free
 
-    def add(self, kind: str, text: str, cite: Sequence[str] = ()) -> int:
-        return self.numbers.setdefault((kind, text, tuple(cite)), len(self.numbers) + 1)
+    def add(self, kind: str, text: str, cite: Sequence[str] = (), number: int = 0) -> int:
+        key = (kind, text, tuple(cite))
+        if key not in self.numbers:
+            if not number:
+                number, self._next = self._next, self._next + 1
+            self.numbers[key] = number
+        return self.numbers[key]
 
     def footnotes(self) -> tuple[Footnote, ...]:
-        return tuple(Footnote(n, kind, text, cite) for (kind, text, cite), n in self.numbers.items())
+        found = [Footnote(n, kind, text, cite) for (kind, text, cite), n in self.numbers.items()]
+        return tuple(sorted(found, key=lambda f: f.number))
+
+
+def _first_free(records: Sequence[Record]) -> int:
+    """The first number no catalog row of these records has."""
+    numbers = [r.catalog_notes for r in records]
+    for record in records:
+        for result in record.checks:
+            numbers += [n["number"] for n in result.notes]
+            numbers += [result.deviation["number"]] if result.deviation else []
+    return max(numbers, default=0) + 1
 
 
 def build_table(records: Sequence[Record]) -> Table:
@@ -188,10 +210,11 @@ def build_table(records: Sequence[Record]) -> Table:
     placed = sorted((order, check) for check, (order, _, _) in seen.items() if order is not None)
     rows = [Row(check, *seen[check][1:]) for _, check in placed]
     rows += [Row(check, title, area) for check, (order, title, area) in seen.items() if order is None]
-    notes = _Notes()
+    notes = _Notes(_first_free(records))
+    place = {row.check: index for index, row in enumerate(rows)}
     cells: dict[tuple[str, str], Cell] = {}
     for record, column in zip(records, columns, strict=True):
-        for result in record.checks:
+        for result in sorted(record.checks, key=lambda r: place[r.check]):
             numbers: list[int] = []
             if result.outcome == "expected-fail" and result.deviation:
                 observed = describe(result.deviation.get("observed", {}))
@@ -201,6 +224,7 @@ def build_table(records: Sequence[Record]) -> Table:
                         (f"Instead: {observed.rstrip('.')}. " if observed else "")
                         + f"Why: {result.deviation['reason']}",
                         result.deviation.get("cite", ()),
+                        result.deviation.get("number", 0),
                     )
                 )
             elif OUTCOMES[result.outcome].red:
@@ -211,7 +235,9 @@ def build_table(records: Sequence[Record]) -> Table:
             if result.outcome == "pass" and result.detail.get("overlap") is False:
                 numbers.append(notes.add("no-overlap", NO_OVERLAP))
             for extra in result.notes:
-                numbers.append(notes.add("note", extra["text"], extra.get("cite", ())))
+                numbers.append(
+                    notes.add("note", extra["text"], extra.get("cite", ()), extra.get("number", 0))
+                )
             cells[(result.check, column.key)] = Cell(
                 result.outcome, tuple(numbers), "", result.duration, result.detail
             )

@@ -101,7 +101,8 @@ class Column:
             server_label=info.label,
             order=(list(MODELS).index(session.model), list(SERVERS).index(server)),
             runtimes=list(runtimes),
-            model_note={"text": model.note, "cite": list(model.cite)} if model.note else None,
+            model_note={"text": model.note, "cite": list(model.cite), "number": 0} if model.note else None,
+            catalog_notes=len(session.expectations),
         )
         self.live: LiveServer | None = None
         self.poisoned = False
@@ -238,7 +239,9 @@ class MatrixSession:
                 continue
             reason = marker.kwargs.get("reason") or "expected to fail under this model"
             item.add_marker(pytest.mark.xfail(reason=reason, strict=True, raises=marker.kwargs.get("raises")))
-            return Deviation(check, Scope((self.model,)), tuple(marker.kwargs.get("cite", ())), {}, reason)
+            return Deviation(
+                check, Scope((self.model,)), tuple(marker.kwargs.get("cite", ())), {}, reason
+            )  # unnumbered
         return None
 
     # -- running: each outcome becomes its column's CheckResult, saved at once

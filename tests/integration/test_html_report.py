@@ -45,6 +45,7 @@ def record(model: str, server: str, flask: str, teardown: Outcome) -> Record:
         "reason": "WsgiToAsgi never calls close()",
         "cite": ["https://github.com/django/asgiref/pull/587"],
         "ranges": {},
+        "number": 1,
     }
     return Record(
         f"flask{flask[0]}{flask[2]}-{model}",
@@ -67,7 +68,7 @@ def record(model: str, server: str, flask: str, teardown: Outcome) -> Record:
         ],
         complete=True,
         server_label=server,
-        order={"threads": (0, 0), "asgi": (3, 6)}[model],
+        order={"threads": (0, 0), "gevent": (1, 3), "eventlet": (2, 5), "asgi": (3, 6)}[model],
     )
 
 

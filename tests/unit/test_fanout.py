@@ -45,3 +45,20 @@ def test_column_command_selects_model_and_servers_after_the_given_arguments() ->
         "--flask-model=asgi",
         "--flask-server=hypercorn-wsgi,hypercorn-a2wsgi",
     ]
+
+
+def test_checks_without_pytest_arguments_runs_the_check_suite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`flask-matrix checks --model M` with nothing after it runs tests/checks (strict catalog),
+    not whatever pytest's own configuration would collect (the project's unit tests)."""
+    import matrix.fanout
+    from matrix.cli import main
+
+    seen: list[list[str]] = []
+    def run_columns(model: str, servers: list[str], args: list[str], jobs: int) -> int:
+        seen.append(args)
+        return 0
+
+    monkeypatch.setattr(matrix.fanout, "run_columns", run_columns)
+    assert main(["checks", "--model", "threads"]) == 0
+    (args,) = seen
+    assert args[0].endswith("tests/checks") and "--flask-strict-catalog" in args
