@@ -6,9 +6,11 @@ own file. Most of a column's time is spent waiting on its server (bounded waits,
 runs one request at a time), so splitting the columns over processes finishes an environment
 sooner than running them one after the other.
 
-Each process's output is kept in a file and printed as one block when it ends, so outputs
-never interleave. Ctrl-C or SIGTERM stops the columns still running (each pytest stops its own
-server, whose process also dies with its parent) and reaps them before returning.
+Each process's full output goes to a log file beside the servers' logs; the console gets a status
+line while the columns run (on a terminal), each red cell as it appears, and one summary line per
+column (``matrix.progress``), so outputs never interleave. Ctrl-C or SIGTERM stops the columns
+still running (each pytest stops its own server, whose process also dies with its parent) and
+reaps them before returning.
 """
 
 from __future__ import annotations
@@ -17,20 +19,25 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from queue import Queue
+from pathlib import Path
+from queue import Empty, Queue
 from typing import IO, Any
 
 from matrix.launch.hygiene import die_with_parent, driver_environment
+from matrix.progress import ColumnProgress, column_summary, log_tail, record_path, status_line
 
 STOP_TIMEOUT = 15.0
 """Bound on a column's pytest stopping (and stopping its server) after SIGTERM, then SIGKILL."""
 INTERRUPTED = 2
 """pytest's own exit code for an interrupted run."""
+TICK = 0.5
+"""How often the status line is redrawn."""
+DEFAULT_LOGS = Path(".matrix/logs")
+"""The plugin's default ``--flask-logs``."""
 
 
 @dataclass
@@ -39,7 +46,8 @@ class ColumnProcess:
 
     servers: list[str]
     command: list[str]
-    output: IO[bytes] = field(default_factory=tempfile.TemporaryFile)  # closed by run_columns
+    log: Path
+    progress: list[ColumnProgress] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
     started: float = 0.0
     returncode: int | None = None
@@ -58,19 +66,47 @@ def split_columns(servers: Sequence[str], processes: int) -> list[list[str]]:
     return [list(servers[i::count]) for i in range(count)]
 
 
-def run_columns(
+def option(pytest_args: Sequence[str], name: str) -> str | None:
+    """The value of pytest option ``name`` (``--name=value`` or ``--name value``), if given."""
+    for index, arg in enumerate(pytest_args):
+        if arg.startswith(f"{name}="):
+            return arg.split("=", 1)[1]
+        if arg == name and index + 1 < len(pytest_args):
+            return pytest_args[index + 1]
+    return None
+
+
+def run_columns(  # noqa: PLR0915 - one loop over the columns' life: start, watch, report, stop
     model: str, servers: Sequence[str], pytest_args: Sequence[str], jobs: int, out: IO[str] | None = None
 ) -> int:
-    """Run the servers' columns dealt over ``jobs`` pytest processes, all at once; print each
-    process's output when it ends.
+    """Run the servers' columns dealt over ``jobs`` pytest processes, all at once; show their
+    progress, and a summary of each when it ends (its full output in its log).
 
     Returns 0 if every process passed, else the first non-zero exit code in the order the
     processes were dealt (pytest's: 1 red cells, 3 a server that would not start, ...), or 2 when
     interrupted.
     """
     out = out or sys.stdout
-    groups = split_columns(servers, jobs)
-    columns = [ColumnProcess(group, column_command(model, group, pytest_args)) for group in groups]
+    since = time.time()  # a record older than this is a previous run's
+    logs = Path(option(pytest_args, "--flask-logs") or DEFAULT_LOGS)
+    records = option(pytest_args, "--flask-records")
+    environment = option(pytest_args, "--flask-environment") or model
+    logs.mkdir(parents=True, exist_ok=True)
+    columns = [
+        ColumnProcess(
+            group,
+            column_command(model, group, pytest_args),
+            logs / f"{environment}--{'+'.join(group)}.pytest.log",
+            [
+                ColumnProgress(s, record_path(Path(records) if records else None, environment, s), since)
+                for s in group
+            ],
+        )
+        for group in split_columns(servers, jobs)
+    ]
+    watched = [p for c in columns for p in c.progress]
+    live = out.isatty()
+    started = time.monotonic()
     finished: Queue[ColumnProcess] = Queue()
     env = driver_environment()  # everything started for this run carries this process's pid
     launching = threading.Lock()  # an interrupt and a launch never cross: no column starts late
@@ -82,13 +118,10 @@ def run_columns(
                 column.started = time.monotonic()
                 # Own session: a terminal's Ctrl-C reaches this process only, which then stops
                 # each pytest once (a second interrupt could cut its cleanup short).
-                column.process = subprocess.Popen(
-                    column.command,
-                    stdout=column.output,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    start_new_session=True,
-                )
+                with open(column.log, "wb") as log:
+                    column.process = subprocess.Popen(
+                        column.command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                    )
         if column.process is not None:
             column.returncode = column.process.wait()
         finished.put(column)
@@ -98,8 +131,23 @@ def run_columns(
     try:
         for thread in threads:
             thread.start()
-        for _ in columns:
-            _print_column(finished.get(), out)
+        left = len(columns)
+        while left:
+            try:
+                ended: ColumnProcess | None = finished.get(timeout=TICK)
+            except Empty:
+                ended = None
+            lines = [f"RED {p.server}: {red}" for p in watched for red in p.refresh()]
+            if ended is not None:
+                left -= 1
+                lines += _summaries(ended)
+            if live:
+                out.write("\r\x1b[K")  # the status line gives way to what is printed
+            for line in lines:
+                out.write(line + "\n")
+            if live and left:
+                out.write(status_line(environment, watched, time.monotonic() - started))
+            out.flush()
     except KeyboardInterrupt:
         with launching:
             stop.set()
@@ -108,8 +156,6 @@ def run_columns(
         return INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
-        for column in columns:
-            column.output.close()
     return next((c.returncode for c in columns if c.returncode), 0) or 0
 
 
@@ -132,13 +178,18 @@ def _stop_all(columns: list[ColumnProcess]) -> None:
             process.wait()
 
 
-def _print_column(column: ColumnProcess, out: IO[str]) -> None:
+def _summaries(column: ColumnProcess) -> list[str]:
+    """The lines for a column that ended: one per server, and the log's tail where it failed
+    with no record to tell why (a server that would not start, a usage error)."""
     elapsed = time.monotonic() - column.started if column.started else 0.0
-    column.output.seek(0)
-    text = column.output.read().decode(errors="replace")
-    status = "not started" if column.returncode is None else f"exit {column.returncode}"
-    out.write(f"\n==== {', '.join(column.servers)}: {status} in {elapsed:.1f} s ====\n{text}")
-    out.flush()
+    lines = []
+    for progress in column.progress:
+        progress.refresh()
+        lines.append(column_summary(progress, column.returncode, elapsed, column.log))
+    if column.returncode not in (0, 1, None) or not any(p.outcomes for p in column.progress):
+        tail = log_tail(column.log)
+        lines += [tail] if tail else []
+    return lines
 
 
 def default_jobs(servers: Sequence[str]) -> int:

@@ -99,6 +99,8 @@ class Record:
     """The distributions the column names with its versions (Python, Flask, its runtime's)."""
     model_note: NoteData | None = None
     """A note on the model's set of servers, shown with the table."""
+    planned: int = 0
+    """How many checks collection planned for the column (progress: how many are left)."""
     catalog_notes: int = 0
     """How many rows the catalog numbers: notes that are no catalog row are numbered after them."""
     calibration: dict[str, Any] | None = None
@@ -203,6 +205,7 @@ def parse_record(data: Any, where: str) -> Record:
         runtimes=[str(r) for r in _require(data, "runtimes", list, where)],
         model_note=None if model_note is None else _note(model_note, where),
         catalog_notes=int(data.get("catalog_notes", 0)),
+        planned=int(data.get("planned", 0)),
         calibration=data["calibration"] if isinstance(data.get("calibration"), dict) else None,
         harness=_require(data, "harness", str, where),
     )

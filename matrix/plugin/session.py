@@ -182,6 +182,13 @@ class MatrixSession:
             metafunc.parametrize("flask_server", names, ids=[self.cell_id(n) for n in names], scope="session")
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self._plan_items(items)
+        for column in self.columns.values():
+            planned = [i for i in items if PLAN in i.stash and i.stash[PLAN].server == column.name]
+            column.record.planned = len(planned)
+            column.save()  # the total, for a fan-out showing progress, before the first check
+
+    def _plan_items(self, items: list[pytest.Item]) -> None:
         for item in items:
             check = check_id(item)
             if check is None:

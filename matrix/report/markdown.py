@@ -75,6 +75,7 @@ def render_markdown(table: Table, advice: Sequence[Advice] = ()) -> str:
     for footnote in table.footnotes:
         sources = "; ".join(f"<{c}>" for c in footnote.cite)
         lines.append(
-            f"- **[{footnote.number}]** {_escape(footnote.text)}" + (f" Sources: {sources}" if sources else "")
+            f"- **[{footnote.number}]** {_escape(footnote.text)}"
+            + (f" Sources: {sources}" if sources else "")
         )
     return "\n".join(lines) + "\n"

@@ -58,3 +58,43 @@ def test_sharded_and_merged_equals_single_run(tmp_path: Path) -> None:
     assert cells(render_markdown(build_table(merged))) == cells(
         render_markdown(build_table(read_records([single])))
     )
+
+
+def test_fan_out_shows_red_cells_and_a_line_per_column_and_logs_the_rest(tmp_path: Path) -> None:
+    """flask-matrix checks prints each red cell as it appears and one summary line per column;
+    pytest's own output (the XFAIL reasons, the failure) goes to the column's log, not the console."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "matrix.cli",
+            "checks",
+            "--model",
+            "threads",
+            "--servers",
+            "werkzeug,waitress",
+            "--",
+            "tests/checks/test_isolation.py",
+            "-k",
+            "test_isolation",
+            "-p",
+            "no:cacheprovider",
+            "--flask-app=apps.leaky:create_app",
+            f"--flask-records={tmp_path}",
+            f"--flask-logs={tmp_path / 'logs'}",
+            "--flask-environment=leaky",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert "RED werkzeug: isolation: fail" in lines and "RED waitress: isolation: fail" in lines
+    summaries = [line for line in lines if line.startswith(("werkzeug: ", "waitress: "))]
+    assert len(summaries) == 2 and all("1 FAIL) in " in s and ", exit 1; log: " in s for s in summaries)
+    assert len(lines) == 4  # nothing of pytest's own output
+    (log,) = (tmp_path / "logs").glob("leaky--*.pytest.log")
+    assert "FAILED" in log.read_text()
