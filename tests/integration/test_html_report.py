@@ -15,6 +15,7 @@ from matrix.records import CheckResult, DeviationData, Record
 from matrix.report.html import render_html
 from matrix.table import build_table
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
     "--headless",
@@ -100,12 +101,22 @@ def dom(browser: str, page: Path, fragment: str, profile: Path) -> str:
 
 
 def test_cells_and_notes_render(browser: str, report: Path, tmp_path: Path) -> None:
-    """Every cell shows its symbol and note number, and the notes carry reason and source."""
+    """Every cell shows its symbol and a link to each of its notes; the notes carry reason and
+    source, under the table's numbers."""
     page = dom(browser, report, "", tmp_path / "p")
     assert page.count('class="cell c-green"') == 5  # isolation x4, teardown on 3.0.3
-    assert 'data-outcome="fail"' in page and "FAIL [1]" in page
-    assert 'id="note-2">Instead: calls = 0. Why: WsgiToAsgi never calls close()' in page
+    assert 'data-outcome="fail"' in page
+    assert '<a class="n" href="#" data-note="2">[2]</a>' in page
+    assert (
+        '<li id="note-1"><strong>[1] </strong>Instead: calls = 0. Why: WsgiToAsgi never calls close()' in page
+    )
     assert '<a href="https://github.com/django/asgiref/pull/587">' in page
+
+
+def test_header_and_check_column_stay_in_view(browser: str, report: Path, tmp_path: Path) -> None:
+    """The grid's header rows and its check column are sticky, as the browser computes them."""
+    page = dom(browser, report, "", tmp_path / "p")
+    assert 'data-sticky-header="sticky"' in page and 'data-sticky-check="sticky"' in page
 
 
 def test_model_filter_hides_other_models(browser: str, report: Path, tmp_path: Path) -> None:
@@ -123,11 +134,50 @@ def test_diff_view_shows_only_rows_that_changed(browser: str, report: Path, tmp_
     assert page.count('<tr data-check="teardown">') == 1
 
 
-def test_cell_detail_opens(browser: str, report: Path, tmp_path: Path) -> None:
-    """A cell's detail shows its outcome, message and the column's exact versions."""
+def test_search_keeps_the_rows_whose_check_or_notes_match(browser: str, report: Path, tmp_path: Path) -> None:
+    """Searching a word of a note keeps the rows with a cell carrying that note, and only them."""
+    page = dom(browser, report, "q=WsgiToAsgi", tmp_path / "p")
+    assert page.count('<tr data-check="isolation" hidden="">') == 2
+    assert page.count('<tr data-check="teardown">') == 1  # asgi's, whose note names WsgiToAsgi
+    assert 'value="WsgiToAsgi"' in page or "WsgiToAsgi" in page
+
+
+def test_a_note_opens_beside_its_cell(browser: str, report: Path, tmp_path: Path) -> None:
+    """note=N|CHECK|COLUMN (what a click on [n] keeps in the address) opens that note by the cell."""
+    page = dom(browser, report, "note=1|teardown|flask31-asgi/hypercorn-asgiref", tmp_path / "p")
+    popover = page[page.index('<div id="popover"') :]
+    assert popover.startswith('<div id="popover" data-note="1" style="left: ')  # shown (not hidden), placed
+    assert "WsgiToAsgi never calls close()" in popover[:600]
+
+
+def test_your_stack_lists_what_does_not_hold_first(browser: str, report: Path, tmp_path: Path) -> None:
+    """Picking a server and a Flask version shows that stack: the documented deviation first,
+    with what happens instead, then what holds."""
+    page = dom(browser, report, "stack=hypercorn-asgiref,3.1.3", tmp_path / "p")
+    stack = page[page.index('<div id="stack">') :]
+    assert stack.index("Does not hold here") < stack.index("Holds (1)")
+    assert "Instead: calls = 0." in stack[: stack.index("Holds (1)")]
+
+
+def test_cell_detail_opens_for_a_reader(browser: str, report: Path, tmp_path: Path) -> None:
+    """A cell's detail shows its outcome, message and the column's exact versions, the raw JSON
+    behind a toggle."""
     page = dom(browser, report, "cell=teardown|flask31-threads/werkzeug", tmp_path / "p")
     assert '<div id="detail">' in page
-    assert "teardown · threads / werkzeug · fail" in page and "teardown ran twice" in page
+    assert "teardown · threads / werkzeug · flask 3.1.3 · fail" in page and "teardown ran twice" in page
+    assert "python 3.11.7, flask 3.1.3, werkzeug 3.1.9" in page
+    assert "<summary>raw detail (JSON)</summary>" in page
+
+
+def test_the_whole_table_is_under_a_megabyte() -> None:
+    """The committed table (60 columns x every check) renders to a page under 1 MB."""
+    import json
+
+    from matrix.table import table_from_json
+
+    table = table_from_json(json.loads((ROOT / "compatibility.json").read_text()), "compatibility.json")
+    assert len(table.columns) == 60
+    assert len(render_html(table).encode()) < 1_000_000
 
 
 def test_screenshot(browser: str, report: Path, tmp_path: Path) -> None:

@@ -54,6 +54,7 @@ def test_checks_without_pytest_arguments_runs_the_check_suite(monkeypatch: pytes
     from matrix.cli import main
 
     seen: list[list[str]] = []
+
     def run_columns(model: str, servers: list[str], args: list[str], jobs: int) -> int:
         seen.append(args)
         return 0
