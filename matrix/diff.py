@@ -125,13 +125,13 @@ def render_diff_terminal(changes: list[Change]) -> str:
 
 
 def render_diff_markdown(changes: list[Change], old_label: str, new_label: str) -> str:
-    head = f"### Flask context matrix: {old_label} → {new_label}\n\n"
+    head = f"### Flask context matrix: {old_label} → {new_label}"
     if not changes:
-        return head + "No cell changed.\n"
+        return head + "\n\nNo cell changed.\n"
     counts = ", ".join(
         f"{sum(c.kind == k for c in changes)} {k}" for k in KINDS if any(c.kind == k for c in changes)
     )
-    lines = [head + f"{counts}.\n", "| change | check | column | outcome | note |", "|---|---|---|---|---|"]
+    lines = [f"{head}: {counts}\n", "| change | check | column | outcome | note |", "|---|---|---|---|---|"]
     for change in changes:
         note = (change.new.explanation if change.new else "").replace("|", "\\|")[:EXPLANATION_SHOWN]
         lines.append(f"| {change.kind} | `{change.check}` | {change.column} | {change.transition} | {note} |")
