@@ -21,16 +21,17 @@ from matrix.table import Table, describe
 
 TEMPLATES = Path(__file__).with_name("templates")
 HASH_STATE = {
-    "model": "models to show, comma-separated (model=gevent,asgi)",
-    "server": "servers to show (server=pywsgi)",
-    "flask": "Flask versions to show (flask=3.1.3)",
-    "diff": "only the rows that differ between two Flask versions (diff=3.0.3,3.1.3)",
+    "model": "models to show, comma-separated (model={model})",
+    "server": "servers to show, comma-separated (server={server})",
+    "flask": "Flask versions to show (flask={flask})",
+    "diff": "only the rows that differ between two Flask versions (diff={flask},{flask})",
     "q": "search checks, titles and notes (q=copy_context)",
-    "stack": "your stack: one server under one Flask (stack=gunicorn-gevent,3.1.3)",
+    "stack": "your stack: one server under one Flask (stack={server},{flask})",
     "cell": "open a cell's detail (cell=CHECK|COLUMN)",
     "note": "open a note beside its cell (note=N|CHECK|COLUMN)",
 }
-"""The report's state kept in the URL (``report.html#model=gevent&q=late``), documented in the page."""
+"""The report's state kept in the URL (``report.html#model=M&q=late``), documented in the page with
+the table's own names filled in."""
 
 
 def report_data(table: Table) -> dict[str, Any]:
@@ -82,13 +83,17 @@ def render_html(table: Table) -> str:
     # "</" cannot end the JSON script element early once escaped this way.
     data_json = json.dumps(report_data(table), separators=(",", ":")).replace("</", "<\\/")
     columns = table.columns
+    names = (
+        {"model": columns[0].model, "server": columns[0].server, "flask": columns[0].flask} if columns else {}
+    )
     return env.get_template("report.html.j2").render(
+        example=f"model={names.get('model', '')}&q=copy_context",
         models=list(dict.fromkeys(c.model for c in columns)),
         servers=list(dict.fromkeys(c.server for c in columns)),
         flasks=sorted(
             {c.flask for c in columns}, key=lambda v: [int(p) if p.isdigit() else p for p in v.split(".")]
         ),
         outcomes=OUTCOMES,
-        hash_state=HASH_STATE,
+        hash_state={key: text.format(**names) if names else text for key, text in HASH_STATE.items()},
         data_json=data_json,
     )
