@@ -1,18 +1,18 @@
 """The server process: patch the runtime FIRST, then import Flask and the app, then serve.
 
 Run by the parent as ``python -m matrix.launch.child --model NAME --server NAME --app SPEC --fd FD
---parent-pid PID``. The parent has bound 127.0.0.1 on an OS-picked port and listens on ``FD``;
-this process serves on it. Only the standard library and the registries are imported before
-``Model.patch()``: importing Flask, Werkzeug or the app first would capture the unpatched
-``threading`` and ``socket``. A program server (gunicorn, uvicorn, hypercorn's CLI) replaces this
-process via exec, keeping the socket and the die-with-parent request; it learns which app to build
-from ``FLASK_MATRIX_LAUNCH`` (see ``matrix.launch.program_app``).
+--parent-pid PID [--config JSON] [--setup module:function]`` (the app spec's forms, the config and
+the setup hook: ``matrix.launch.appspec``). The parent has bound 127.0.0.1 on an OS-picked port and
+listens on ``FD``; this process serves on it. Only the standard library and the registries are
+imported before ``Model.patch()``: importing Flask, Werkzeug or the app first would capture the
+unpatched ``threading`` and ``socket``. A program server (gunicorn, uvicorn, hypercorn's CLI)
+replaces this process via exec, keeping the socket and the die-with-parent request; it learns which
+app to build from ``FLASK_MATRIX_LAUNCH`` (see ``matrix.launch.program_app``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -22,29 +22,7 @@ from matrix.launch.servers import SERVERS, UnknownServer, check_server_names, de
 from matrix.models import MODELS, ModelUnavailable, UnknownModel, load_model
 
 LAUNCH_ENV = "FLASK_MATRIX_LAUNCH"
-"""The child's message to an exec'd program's app object: JSON ``{"model": ..., "app": ...}``."""
-
-
-def load_factory(spec: str) -> object:
-    """Import ``module:attribute`` and return the attribute."""
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        raise ValueError(f"--app must look like package.module:create_app, not {spec!r}")
-    return getattr(importlib.import_module(module_name), attribute)
-
-
-def build_app(factory: object, workers: object) -> object:
-    """Call the app factory with the model's workers if it takes an argument, else bare
-    (a project's own ``create_app()`` needs no worker primitives)."""
-    import inspect
-
-    if not callable(factory) or hasattr(factory, "wsgi_app"):
-        return factory  # already an app object (module:app)
-    try:
-        takes_workers = bool(inspect.signature(factory).parameters)
-    except (TypeError, ValueError):
-        takes_workers = False
-    return factory(workers) if takes_workers else factory()
+"""The child's message to an exec'd program's app object: JSON ``{"model", "app", "config", "setup"}``."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app", default="apps:create_app", help="module:factory(workers)")
     parser.add_argument("--fd", type=int, required=True, help="the listening socket to serve on")
     parser.add_argument("--parent-pid", type=int, help="exit when this process exits")
+    parser.add_argument("--config", default="{}", help="JSON object merged into app.config")
+    parser.add_argument("--setup", help="module:function run in an app context before serving")
     args = parser.parse_args(argv)
     if args.parent_pid is not None:
         die_with_parent(args.parent_pid)
@@ -62,18 +42,22 @@ def main(argv: list[str] | None = None) -> int:
         check_server_names(args.model, server_name)
         server = SERVERS[server_name]
         print(f"serving {args.app} under {args.model} with {server.label}", flush=True)
+        config = json.loads(args.config)
         if server.program:
-            os.environ[LAUNCH_ENV] = json.dumps({"model": args.model, "app": args.app})
+            launch = {"model": args.model, "app": args.app, "config": config, "setup": args.setup}
+            os.environ[LAUNCH_ENV] = json.dumps(launch)
             program = [part.format(fd=args.fd) for part in server.program]
             os.execv(sys.executable, [sys.executable, "-m", *program])
         model = load_model(args.model)
         model.patch()  # before anything below imports Flask
-        app = build_app(load_factory(args.app), model.workers())
-        serve = load_factory(server.target) if server.target else model.serve
+        from matrix.launch.appspec import build_app, load_object
+
+        app = build_app(args.app, model.workers(), config, args.setup)
+        serve = load_object(server.target) if server.target else model.serve
     except (UnknownModel, UnknownServer, ModelUnavailable, ValueError) as exc:
         print(f"flask-matrix serve: {exc}", file=sys.stderr, flush=True)
         return 2
-    serve(app, args.fd)  # type: ignore[operator]
+    serve(app, args.fd)
     return 0
 
 

@@ -26,6 +26,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,9 @@ def bind_loopback() -> socket.socket:
     return sock
 
 
-def _spawn(model: str, server: str, app: str, log_path: Path) -> LiveServer:
+def _spawn(  # noqa: PLR0917 - the child's orders
+    model: str, server: str, app: str, log_path: Path, config: Mapping[str, Any], setup: str | None
+) -> LiveServer:
     """Steps 1 and 2: bind, then start the child on the socket in its own session."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -101,6 +104,7 @@ def _spawn(model: str, server: str, app: str, log_path: Path) -> LiveServer:
     with listener as sock, open(log_path, "ab") as log:
         command = [sys.executable, "-m", "matrix.launch.child", "--model", model, "--server", server]
         command += ["--app", app, "--fd", str(sock.fileno()), "--parent-pid", str(os.getpid())]
+        command += ["--config", json.dumps(dict(config))] + (["--setup", setup] if setup else [])
         process = subprocess.Popen(
             command,
             env=driver_environment(),  # inherited by everything the server starts
@@ -178,6 +182,8 @@ def serve_in_subprocess(  # noqa: PLR0917 - the steps' parameters
     server: str | None = None,
     timeout: float = START_TIMEOUT,
     calibration_timeout: float | None = START_TIMEOUT,
+    config: Mapping[str, Any] | None = None,
+    setup: str | None = None,
 ) -> LiveServer:
     """Serve ``app`` under ``model`` with ``server`` (default: the model's first) on 127.0.0.1, and
     return once it answered ``/ready`` and (unless ``calibration_timeout`` is None) was calibrated.
@@ -187,7 +193,7 @@ def serve_in_subprocess(  # noqa: PLR0917 - the steps' parameters
     """
     server = server or default_server(model)
     check_server_names(model, server)
-    live = _spawn(model, server, app, log_path)
+    live = _spawn(model, server, app, log_path, config or {}, setup)
     ready = _ready(f"{live.base_url}/ready", live.process, time.monotonic() + timeout)
     if ready is None:
         live.stop()

@@ -19,12 +19,10 @@ from matrix.client import LiveClient
 from matrix.launch.parent import ServerStartError
 from matrix.launch.servers import UnknownServer
 from matrix.models import MODELS, UnknownModel, check_model_name
-from matrix.plugin.session import Column, LiveTestsNeedAModel, MatrixSession
+from matrix.plugin.session import SERVER_FAILED, Column, LiveTestsNeedAModel, MatrixSession, StartupFailure
 from matrix.plugin.verdict import Verdict
 
 SESSION = pytest.StashKey[MatrixSession]()
-SERVER_FAILED = 3
-"""pytest's exit code when a server will not start (the session cannot go on)."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,9 +34,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--flask-app",
-        metavar="MODULE:FACTORY",
+        metavar="SPEC",
         default="apps:create_app",
-        help="app factory taking the model's workers (default: %(default)s)",
+        help="the app to serve, as flask --app finds it: module:app, module:create_app or "
+        'module:create_app(key="literal"); a factory with a `workers` parameter gets the model\'s '
+        "worker primitives (default: %(default)s)",
+    )
+    group.addoption(
+        "--flask-app-config",
+        metavar="KEY=VALUE",
+        action="append",
+        help="set app.config[KEY] in the server process (VALUE as JSON if it reads as JSON, else a "
+        "string); repeatable",
+    )
+    group.addoption(
+        "--flask-app-config-file",
+        metavar="PATH",
+        type=Path,
+        help="a TOML or JSON file of app config for the server process (--flask-app-config wins)",
+    )
+    group.addoption(
+        "--flask-app-setup",
+        metavar="MODULE:FUNCTION",
+        help="run in the server process, inside an app context, before it serves (e.g. "
+        "flaskr.db:init_db); it gets the app if it takes an argument",
     )
     group.addoption(
         "--flask-server",
@@ -110,7 +129,7 @@ def pytest_configure(config: pytest.Config) -> None:
         check_model_name(model)
         session = MatrixSession(config)
     except (UnknownModel, UnknownServer, CatalogError) as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise StartupFailure(str(exc)) from None
     config.stash[SESSION] = session
     config.pluginmanager.register(session, "flask-context-matrix-session")
     # SIGTERM ends the run like Ctrl-C: servers stopped, records kept (marked incomplete).
@@ -131,7 +150,7 @@ def _running(column: Column) -> str:
     try:
         return column.running().base_url
     except ServerStartError as exc:
-        pytest.exit(str(exc), returncode=SERVER_FAILED)
+        raise StartupFailure(str(exc), SERVER_FAILED) from None
 
 
 @pytest.fixture(scope="session")

@@ -8,15 +8,18 @@ why, the documented deviation that applies); the report hook turns each outcome 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.outcomes import Exit
 
 from matrix.catalog import CatalogError, Deviation, load_catalog, load_expectations
 from matrix.client import CheckTimeout
+from matrix.datafile import DataFileError, read_toml
 from matrix.launch.parent import LiveServer, serve_in_subprocess
 from matrix.launch.servers import SERVERS, UnknownServer, check_server_names, default_server
 from matrix.models import MODELS
@@ -25,6 +28,27 @@ from matrix.plugin.verdict import DocumentedDeviation, Verdict
 from matrix.records import CheckResult, Record, write_record
 from matrix.scope import Scope
 from matrix.versions import EVERY_COLUMN, RangeError, VersionRange, installed_versions
+
+BAD_INPUT, SERVER_FAILED = 2, 3
+"""The session's exit codes when it cannot start: an unusable option or row, or a server that will
+not start (as flask-matrix's own commands exit on bad input)."""
+
+
+class StartupFailure(Exit):
+    """Ends the session with one line, ``flask-matrix: ...``, and its exit code.
+
+    pytest prints an ``Exit`` as ``module.Class: message``; a class that says it is a builtin is
+    printed by its name alone, which here is the tool's."""
+
+    __module__ = "builtins"
+    __qualname__ = "flask-matrix"
+
+    def __init__(self, message: str, returncode: int = BAD_INPUT) -> None:
+        super().__init__(message, returncode)
+
+
+StartupFailure.__name__ = StartupFailure.__qualname__  # what pytest prints before the session runs
+
 
 LIVE_FIXTURES = {"live", "verdict", "flask_column", "flask_server", "flask_live_url"}
 """A test asking for one of these is a check: it runs against a live server and fills a cell."""
@@ -44,6 +68,28 @@ class CellPlan:
 
 PLAN = pytest.StashKey[CellPlan]()
 VERDICT = pytest.StashKey[Verdict]()
+
+
+def app_config(pairs: list[str] | None, file: Path | None) -> dict[str, Any]:
+    """The server's app config: a TOML or JSON file's table, then ``KEY=VALUE`` options (a value
+    that reads as JSON is that value, ``TESTING=true``; anything else is a string)."""
+    config: dict[str, Any] = {}
+    if file is not None:
+        try:
+            config.update(
+                read_toml(file) if file.suffix == ".toml" else json.loads(file.read_text(encoding="utf-8"))
+            )
+        except (DataFileError, OSError, ValueError) as exc:
+            raise StartupFailure(f"--flask-app-config-file {file}: {exc}") from None
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise StartupFailure(f"--flask-app-config takes KEY=VALUE, not {pair!r}")
+        try:
+            config[key] = json.loads(value)
+        except ValueError:
+            config[key] = value
+    return config
 
 
 def check_id(item: pytest.Item) -> str | None:
@@ -121,6 +167,8 @@ class Column:
                 log,
                 server=self.name,
                 calibration_timeout=self.session.timeout,
+                config=self.session.app_config,
+                setup=self.session.app_setup,
             )
             self.record.calibration = self.live.calibration
             self.poisoned = False
@@ -147,6 +195,10 @@ class MatrixSession:
         self.timeout: float = config.getoption("flask_check_timeout")
         self.logs: Path = config.getoption("flask_logs")
         self.strict_catalog: bool = config.getoption("flask_strict_catalog")
+        self.app_config = app_config(
+            config.getoption("flask_app_config"), config.getoption("flask_app_config_file")
+        )
+        self.app_setup: str | None = config.getoption("flask_app_setup")
         self.catalog = load_catalog()
         expectations: Path | None = config.getoption("flask_expectations")
         self.expectations = (
@@ -194,9 +246,7 @@ class MatrixSession:
             if check is None:
                 continue
             if check not in self.catalog.checks and self.strict_catalog:
-                raise pytest.UsageError(
-                    f"{item.nodeid}: check {check!r} is not in the catalog (matrix/areas/)"
-                )
+                raise StartupFailure(f"{item.nodeid}: check {check!r} is not in the catalog (matrix/areas/)")
             server = _server_of(item)
             plan = self._plan(item, check, server)
             item.stash[PLAN] = plan
@@ -214,7 +264,7 @@ class MatrixSession:
         try:
             deviation = self.expectations.lookup(check, self.model, server, self.versions)
         except CatalogError as exc:
-            raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
+            raise StartupFailure(f"{item.nodeid}: {exc}") from None
         return CellPlan(check, server, None, deviation or self._expected_failure(item, check, server))
 
     def _not_applicable(self, item: pytest.Item, server: str) -> str | None:
@@ -229,7 +279,7 @@ class MatrixSession:
                     if dist not in ("reason", "models")
                 }
             except RangeError as exc:
-                raise pytest.UsageError(f"{item.nodeid}: applies marker: {exc}") from None
+                raise StartupFailure(f"{item.nodeid}: applies marker: {exc}") from None
             why = Scope(tuple(marker.kwargs.get("models") or ()), (), ranges).why_not(
                 self.model, server, self.versions
             )
@@ -315,11 +365,12 @@ class MatrixSession:
 
 
 class LiveTestsNeedAModel:
-    """Registered instead of the session when no model is chosen: a check cannot run then."""
+    """Registered instead of the session when no model is chosen: the plugin is inert, and a live
+    test is skipped with the one reason, so a plain ``pytest`` of a tree that holds them still runs
+    the rest."""
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        reason = f"runs against a live server: pass --flask-model=NAME ({', '.join(MODELS)})"
         for item in items:
             if check_id(item) is not None:
-                raise pytest.UsageError(
-                    f"{item.nodeid} runs against a live server: pass --flask-model=NAME ({', '.join(MODELS)})"
-                )
+                item.add_marker(pytest.mark.skip(reason=reason))

@@ -138,5 +138,5 @@ def test_malformed_expectations_stop_pytest_with_one_line(tmp_path: Path) -> Non
         timeout=60,
         check=False,
     )
-    assert result.returncode == pytest.ExitCode.USAGE_ERROR
-    assert f"ERROR: {bad}: not valid TOML" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2
+    assert f"flask-matrix: {bad}: not valid TOML" in result.stderr and "Traceback" not in result.stderr

@@ -74,30 +74,32 @@ def test_outcomes_timeout_and_restart(pytester: pytest.Pytester, tmp_path: Path)
     assert (tmp_path / "threads--werkzeug.log").read_text().count("serving apps.faulty:create_app") == 2
 
 
-def test_unknown_model_is_one_usage_line(pytester: pytest.Pytester) -> None:
-    """--flask-model=trio stops pytest with one line listing the valid models."""
+def test_unknown_model_is_one_line_and_exit_2(pytester: pytest.Pytester) -> None:
+    """--flask-model=trio stops pytest with one line listing the valid models, exit 2 (bad input)."""
     pytester.makepyfile(test_checks=CHECKS)
     result = pytester.runpytest_subprocess("--flask-model=trio")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        ["ERROR: unknown model 'trio': choose one of threads, gevent, eventlet, asgi"]
+    assert result.ret == 2
+    assert result.stderr.str().strip() == (
+        "flask-matrix: unknown model 'trio': choose one of threads, gevent, eventlet, asgi"
     )
 
 
 def test_check_outside_the_catalog_is_refused(pytester: pytest.Pytester) -> None:
-    """A live check whose id is not in the catalog is a usage error, not a silent extra row."""
+    """A live check whose id is not in the catalog is bad input, not a silent extra row."""
     pytester.makepyfile(test_checks="def test_made_up(live, verdict):\n    pass\n")
     result = pytester.runpytest_subprocess("--flask-model=threads", "--flask-strict-catalog")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*check 'made_up' is not in the catalog (matrix/areas/)"])
+    assert result.ret == 2
+    result.stdout.fnmatch_lines(["*flask-matrix: *check 'made_up' is not in the catalog (matrix/areas/)*"])
+    assert "_pytest.outcomes" not in result.stdout.str() + result.stderr.str()
 
 
-def test_checks_without_a_model_are_refused(pytester: pytest.Pytester) -> None:
-    """Running live checks without --flask-model says how to pick one."""
-    pytester.makepyfile(test_checks=CHECKS)
-    result = pytester.runpytest_subprocess()
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*runs against a live server: pass --flask-model=NAME*"])
+def test_without_a_model_the_plugin_is_inert_and_live_tests_skip(pytester: pytest.Pytester) -> None:
+    """A plain pytest of a tree holding live tests runs the rest and skips those, with the reason."""
+    pytester.makepyfile(test_checks=CHECKS + "\ndef test_plain():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-rs")
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=1, skipped=4)
+    result.stdout.fnmatch_lines(["*runs against a live server: pass --flask-model=NAME*"])
 
 
 def test_server_that_cannot_start_is_one_line(pytester: pytest.Pytester, tmp_path: Path) -> None:
@@ -108,9 +110,12 @@ def test_server_that_cannot_start_is_one_line(pytester: pytest.Pytester, tmp_pat
         "--flask-app=apps.faulty:create_broken_app",
         f"--flask-logs={tmp_path}",
     )
-    assert result.ret not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+    assert result.ret == 3
     log = tmp_path / "gevent--pywsgi.log"
-    result.stdout.fnmatch_lines([f"*gevent/pywsgi: server for apps.faulty:create_broken_app failed*{log}*"])
+    result.stdout.fnmatch_lines(
+        [f"*flask-matrix: gevent/pywsgi: server for apps.faulty:create_broken_app failed*{log}*"]
+    )
+    assert "_pytest.outcomes" not in result.stdout.str()
 
 
 def test_check_that_cannot_apply_is_na_with_its_reason(pytester: pytest.Pytester, tmp_path: Path) -> None:
@@ -132,3 +137,77 @@ def test_teardown(live, verdict):
     cell = outcomes(record)["teardown"]
     assert cell["outcome"] == "n/a"
     assert cell["detail"]["message"].startswith("uses an API Flask 99 adds (needs flask >=99; here ")
+
+
+APP = """
+from flask import Flask, session
+
+def create_app(test_config=None, greeting="hello"):
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="dev", GREETING=greeting, SEEDED=False)
+    app.config.update(test_config or {})
+
+    @app.get("/greet")
+    def greet():
+        config = app.config
+        return {"greeting": config["GREETING"], "name": config.get("NAME"), "seeded": config["SEEDED"]}
+
+    return app
+
+def seed(app):
+    app.config["SEEDED"] = True
+
+def not_an_app():
+    return "an app, surely"
+"""
+CONFTEST = """
+import pytest
+from myapp import create_app
+
+
+@pytest.fixture
+def app():
+    return create_app()
+"""
+LIVE_AND_TEST_CLIENT = """
+import json, urllib.request
+
+def test_in_process(client):
+    assert client.get("/greet").json["greeting"] == "hello"
+
+def test_live(flask_live_url):
+    with urllib.request.urlopen(flask_live_url + "/greet", timeout=5) as answer:
+        assert json.loads(answer.read()) == {"greeting": "bonjour", "name": "Ada", "seeded": True}
+"""
+
+
+def test_any_factory_its_config_and_a_setup_hook_alongside_pytest_flask(pytester: pytest.Pytester) -> None:
+    """A factory that takes no worker primitives (flaskr's create_app(test_config=None) shape),
+    called with literal arguments, given config and a setup hook in the server process, runs
+    beside pytest-flask, whose in-process client fixture works in the same session."""
+    pytest.importorskip("pytest_flask")
+    pytester.makepyfile(myapp=APP, test_both=LIVE_AND_TEST_CLIENT)
+    pytester.makeconftest(CONFTEST)
+    result = pytester.runpytest_subprocess(
+        "--flask-model=threads",
+        "--flask-server=all",
+        "--flask-app=myapp:create_app(greeting='bonjour')",
+        "--flask-app-config",
+        "NAME=Ada",
+        "--flask-app-setup=myapp:seed",
+        f"--flask-logs={pytester.path / 'logs'}",
+    )
+    result.assert_outcomes(passed=4)  # the live test under each of the 3 servers, the in-process one once
+    result.stdout.fnmatch_lines(["plugins:*flask-1.*"])  # pytest-flask was loaded
+
+
+def test_a_factory_that_gives_no_app_is_one_line(pytester: pytest.Pytester) -> None:
+    """A factory returning something else than a Flask app ends the session with one line naming it."""
+    pytester.makepyfile(myapp=APP, test_live="def test_live(flask_live_url):\n    pass\n")
+    result = pytester.runpytest_subprocess(
+        "--flask-model=gevent", "--flask-app=myapp:not_an_app", f"--flask-logs={pytester.path}"
+    )
+    assert result.ret == 3
+    result.stdout.fnmatch_lines(
+        ["*flask-matrix: gevent/pywsgi: *--flask-app 'myapp:not_an_app' gave str, not a Flask app*"]
+    )
