@@ -9,6 +9,8 @@ why, the documented deviation that applies); the report hook turns each outcome 
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,7 @@ from matrix.datafile import DataFileError, read_toml
 from matrix.launch.parent import LiveServer, serve_in_subprocess
 from matrix.launch.servers import SERVERS, UnknownServer, check_server_names, default_server
 from matrix.models import MODELS
-from matrix.outcomes import Outcome
+from matrix.outcomes import OUTCOMES, Outcome
 from matrix.plugin.verdict import DocumentedDeviation, Verdict
 from matrix.records import CheckResult, Record, write_record
 from matrix.scope import Scope
@@ -68,6 +70,12 @@ class CellPlan:
 
 PLAN = pytest.StashKey[CellPlan]()
 VERDICT = pytest.StashKey[Verdict]()
+LOG_START = pytest.StashKey[int]()
+"""Where the column's server log stood when the test began."""
+ALARM_AFTER = 1.0
+"""Seconds past the check timeout at which a still-running test is interrupted."""
+SERVER_LOG_KEPT = 20
+"""Lines of the server's log, written while a red check ran, kept in its cell's detail."""
 
 
 def app_config(pairs: list[str] | None, file: Path | None) -> dict[str, Any]:
@@ -160,7 +168,7 @@ class Column:
             self.live.stop()
             self.live = None
         if self.live is None:
-            log = self.session.logs / f"{self.session.environment}--{self.name}.log"
+            log = self.log
             self.live = serve_in_subprocess(
                 self.session.model,
                 self.session.app,
@@ -177,6 +185,25 @@ class Column:
     def stop(self) -> None:
         if self.live is not None:
             self.live.stop()
+
+    @property
+    def log(self) -> Path:
+        return self.session.logs / f"{self.session.environment}--{self.name}.log"
+
+    def log_size(self) -> int:
+        try:
+            return self.log.stat().st_size
+        except OSError:
+            return 0
+
+    def log_since(self, offset: int) -> list[str]:
+        """The lines the server wrote to its log after ``offset``."""
+        try:
+            with open(self.log, "rb") as log:
+                log.seek(offset)
+                return log.read().decode(errors="replace").splitlines()
+        except OSError:
+            return []
 
     def save(self, complete: bool = False) -> None:
         self.record.complete = complete
@@ -349,9 +376,36 @@ class MatrixSession:
                 ],
             )
         )
+        if OUTCOMES[outcome].red:
+            written = column.log_since(item.stash.get(LOG_START, 0))
+            if written:
+                detail["server_log"] = written[-SERVER_LOG_KEPT:]
+                report.sections.append(("server log while it ran", "\n".join(written)))
         if outcome == "timeout":
             column.poisoned = True  # a hung server could hang every later check: start afresh
         column.save()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        """Bound every live test, whatever fixture it uses, by the check timeout: a hang becomes a
+        timeout cell (and the server is restarted), not a stuck run. The app's own ``live`` client
+        times out first; the alarm, a moment later, catches a test's own blocking call."""
+        plan = item.stash.get(PLAN, None)
+        if plan is None or threading.current_thread() is not threading.main_thread():
+            return (yield)
+        item.stash[LOG_START] = self.columns[plan.server].log_size()
+        bound = self.timeout + ALARM_AFTER
+
+        def alarm(signum: int, frame: object) -> None:
+            raise CheckTimeout(f"the test exceeded its {self.timeout:g} s bound")
+
+        previous = signal.signal(signal.SIGALRM, alarm)
+        signal.setitimer(signal.ITIMER_REAL, bound)
+        try:
+            return (yield)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)

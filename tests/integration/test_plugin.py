@@ -211,3 +211,68 @@ def test_a_factory_that_gives_no_app_is_one_line(pytester: pytest.Pytester) -> N
     result.stdout.fnmatch_lines(
         ["*flask-matrix: gevent/pywsgi: *--flask-app 'myapp:not_an_app' gave str, not a Flask app*"]
     )
+
+
+BROKEN_VIEW = """
+from flask import Flask
+
+
+def create_app():
+    app = Flask(__name__)
+
+    @app.get("/users")
+    def users():
+        raise LookupError("no such table: user")
+
+    @app.get("/hang")
+    def hang():
+        NEVER.wait()
+
+    return app
+"""
+USER_TESTS = """
+import urllib.error, urllib.request
+
+
+def test_hangs(flask_live_url):
+    urllib.request.urlopen(flask_live_url + "/hang")
+
+
+def test_users(flask_live_url):
+    try:
+        urllib.request.urlopen(flask_live_url + "/users", timeout=5)
+    except urllib.error.HTTPError as error:
+        assert error.code == 200
+"""
+
+
+def test_a_users_hanging_test_is_bounded_and_a_failure_shows_the_server_log(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """A project's own test that blocks (a request with no timeout to a view that never answers) is
+    a timeout cell within --flask-check-timeout, the server is restarted; a failing test's report
+    carries what the server logged while it ran (the app's traceback)."""
+    pytester.makepyfile(brokenapp=BROKEN_VIEW.replace("def create_app():", HANG_VIEW), test_user=USER_TESTS)
+    record = tmp_path / "record.json"
+    result = pytester.runpytest_subprocess(
+        "--flask-model=threads",
+        "--flask-app=brokenapp:create_app",
+        "--flask-check-timeout=3",
+        f"--flask-record={record}",
+        f"--flask-logs={tmp_path}",
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    cells = outcomes(record)
+    assert cells["hangs"]["outcome"] == "timeout" and cells["hangs"]["duration"] < 10
+    assert cells["users"]["outcome"] == "fail"
+    assert "LookupError: no such table: user" in "\n".join(cells["users"]["detail"]["server_log"])
+    result.stdout.fnmatch_lines(["*server log while it ran*", "*LookupError: no such table: user*"])
+    assert (tmp_path / "threads--werkzeug.log").read_text().count("serving brokenapp:create_app") == 2
+
+
+HANG_VIEW = """import threading
+
+NEVER = threading.Event()
+
+
+def create_app():"""
