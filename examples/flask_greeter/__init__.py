@@ -1,13 +1,14 @@
 """flask_greeter: greets each caller by name — the plugin's example of a Flask extension.
 
-It keeps per-request state correctly in ``g`` — and, on purpose, one thing wrongly: the "last
+It keeps per-request state correctly in ``g`` (the name from the query string, else the one the
+visitor logged in with, kept in the session cookie) — and, on purpose, one thing wrongly: the "last
 visitor" lives in a module global, the bug that passes every single-request test and breaks in
 production as soon as the server overlaps requests.
 """
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, g, request, session
 
 _last_visitor: str | None = None
 
@@ -22,7 +23,7 @@ class Greeter:
         app.extensions["greeter"] = self
 
     def _remember_name(self) -> None:
-        g.greeter_name = request.args.get("name", "stranger")
+        g.greeter_name = request.args.get("name") or session.get("name", "stranger")
 
     def greeting(self) -> str:
         return f"Hello, {g.greeter_name}!"

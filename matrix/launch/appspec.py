@@ -55,9 +55,14 @@ def load_object(spec: str) -> Any:
 
 
 def build_app(
-    spec: str, workers: object, config: Mapping[str, Any] | None = None, setup: str | None = None
+    spec: str,
+    workers: object,
+    config: Mapping[str, Any] | None = None,
+    setup: str | None = None,
+    in_flight: bool = False,
 ) -> Any:
-    """The app ``spec`` names, built, configured and set up (see the module's rules)."""
+    """The app ``spec`` names, built, configured and set up (see the module's rules); with
+    ``in_flight``, its requests in flight counted (``matrix.launch.in_flight``)."""
     module, name, args, kwargs = _parse(spec)
     found = load_object(f"{module}:{name}")
     if hasattr(found, "wsgi_app"):
@@ -79,6 +84,10 @@ def build_app(
     app.config.update(config or {})
     if setup:
         _run_setup(app, setup)
+    if in_flight:
+        from matrix.launch.in_flight import InFlight
+
+        app.wsgi_app = InFlight(app.wsgi_app)
     return app
 
 

@@ -1,8 +1,9 @@
 """The server process: patch the runtime FIRST, then import Flask and the app, then serve.
 
 Run by the parent as ``python -m matrix.launch.child --model NAME --server NAME --app SPEC --fd FD
---parent-pid PID [--config JSON] [--setup module:function]`` (the app spec's forms, the config and
-the setup hook: ``matrix.launch.appspec``). The parent has bound 127.0.0.1 on an OS-picked port and
+--parent-pid PID [--config JSON] [--setup module:function] [--in-flight]`` (the app spec's forms,
+the config and the setup hook: ``matrix.launch.appspec``; the in-flight count:
+``matrix.launch.in_flight``). The parent has bound 127.0.0.1 on an OS-picked port and
 listens on ``FD``; this process serves on it. Only the standard library and the registries are
 imported before ``Model.patch()``: importing Flask, Werkzeug or the app first would capture the
 unpatched ``threading`` and ``socket``. A program server (gunicorn, uvicorn, hypercorn's CLI)
@@ -22,7 +23,8 @@ from matrix.launch.servers import SERVERS, UnknownServer, check_server_names, de
 from matrix.models import MODELS, ModelUnavailable, UnknownModel, load_model
 
 LAUNCH_ENV = "FLASK_MATRIX_LAUNCH"
-"""The child's message to an exec'd program's app object: JSON ``{"model", "app", "config", "setup"}``."""
+"""The child's message to an exec'd program's app object: JSON ``{"model", "app", "config", "setup",
+"in_flight"}``."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent-pid", type=int, help="exit when this process exits")
     parser.add_argument("--config", default="{}", help="JSON object merged into app.config")
     parser.add_argument("--setup", help="module:function run in an app context before serving")
+    parser.add_argument("--in-flight", action="store_true", help="count requests in flight (a user's app)")
     args = parser.parse_args(argv)
     if args.parent_pid is not None:
         die_with_parent(args.parent_pid)
@@ -44,7 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"serving {args.app} under {args.model} with {server.label}", flush=True)
         config = json.loads(args.config)
         if server.program:
-            launch = {"model": args.model, "app": args.app, "config": config, "setup": args.setup}
+            launch = {
+                "model": args.model,
+                "app": args.app,
+                "config": config,
+                "setup": args.setup,
+                "in_flight": args.in_flight,
+            }
             os.environ[LAUNCH_ENV] = json.dumps(launch)
             program = [part.format(fd=args.fd) for part in server.program]
             os.execv(sys.executable, [sys.executable, "-m", *program])
@@ -52,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         model.patch()  # before anything below imports Flask
         from matrix.launch.appspec import build_app, load_object
 
-        app = build_app(args.app, model.workers(), config, args.setup)
+        app = build_app(args.app, model.workers(), config, args.setup, args.in_flight)
         serve = load_object(server.target) if server.target else model.serve
     except (UnknownModel, UnknownServer, ModelUnavailable, ValueError) as exc:
         print(f"flask-matrix serve: {exc}", file=sys.stderr, flush=True)

@@ -93,7 +93,13 @@ def bind_loopback() -> socket.socket:
 
 
 def _spawn(  # noqa: PLR0917 - the child's orders
-    model: str, server: str, app: str, log_path: Path, config: Mapping[str, Any], setup: str | None
+    model: str,
+    server: str,
+    app: str,
+    log_path: Path,
+    config: Mapping[str, Any],
+    setup: str | None,
+    in_flight: bool,
 ) -> LiveServer:
     """Steps 1 and 2: bind, then start the child on the socket in its own session."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,6 +111,7 @@ def _spawn(  # noqa: PLR0917 - the child's orders
         command = [sys.executable, "-m", "matrix.launch.child", "--model", model, "--server", server]
         command += ["--app", app, "--fd", str(sock.fileno()), "--parent-pid", str(os.getpid())]
         command += ["--config", json.dumps(dict(config))] + (["--setup", setup] if setup else [])
+        command += ["--in-flight"] if in_flight else []
         process = subprocess.Popen(
             command,
             env=driver_environment(),  # inherited by everything the server starts
@@ -184,6 +191,7 @@ def serve_in_subprocess(  # noqa: PLR0917 - the steps' parameters
     calibration_timeout: float | None = START_TIMEOUT,
     config: Mapping[str, Any] | None = None,
     setup: str | None = None,
+    in_flight: bool = False,
 ) -> LiveServer:
     """Serve ``app`` under ``model`` with ``server`` (default: the model's first) on 127.0.0.1, and
     return once it answered ``/ready`` and (unless ``calibration_timeout`` is None) was calibrated.
@@ -193,7 +201,7 @@ def serve_in_subprocess(  # noqa: PLR0917 - the steps' parameters
     """
     server = server or default_server(model)
     check_server_names(model, server)
-    live = _spawn(model, server, app, log_path, config or {}, setup)
+    live = _spawn(model, server, app, log_path, config or {}, setup, in_flight)
     ready = _ready(f"{live.base_url}/ready", live.process, time.monotonic() + timeout)
     if ready is None:
         live.stop()

@@ -29,7 +29,11 @@ except KeyError:
 
 try:
     app: Any = build_app(
-        _launch["app"], load_model(_launch["model"]).workers(), _launch.get("config"), _launch.get("setup")
+        _launch["app"],
+        load_model(_launch["model"]).workers(),
+        _launch.get("config"),
+        _launch.get("setup"),
+        bool(_launch.get("in_flight")),
     )
 except AppSpecError as exc:  # one line in the log, as the in-process servers give it
     raise SystemExit(f"flask-matrix serve: {exc}") from None

@@ -9,8 +9,9 @@ The driving pytest process is never patched: each server runs in its own process
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,8 +20,30 @@ from matrix.client import LiveClient
 from matrix.launch.parent import ServerStartError
 from matrix.launch.servers import UnknownServer
 from matrix.models import MODELS, UnknownModel, check_model_name
-from matrix.plugin.session import SERVER_FAILED, Column, LiveTestsNeedAModel, MatrixSession, StartupFailure
+from matrix.plugin.clients import (
+    AtOnce,
+    Deadline,
+    SocketProxy,
+    live_test_client,
+    plain_client,
+    read_in_flight,
+    sendable_config,
+)
+from matrix.plugin.session import (
+    AT_ONCE,
+    OWN_APP,
+    PROXIES,
+    SERVER_FAILED,
+    UNSENT,
+    Column,
+    LiveTestsNeedAModel,
+    MatrixSession,
+    StartupFailure,
+)
 from matrix.plugin.verdict import Verdict
+
+if TYPE_CHECKING:
+    from werkzeug.test import Client
 
 SESSION = pytest.StashKey[MatrixSession]()
 
@@ -35,7 +58,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--flask-app",
         metavar="SPEC",
-        default="apps:create_app",
+        default=OWN_APP,
         help="the app to serve, as flask --app finds it: module:app, module:create_app or "
         'module:create_app(key="literal"); a factory with a `workers` parameter gets the model\'s '
         "worker primitives (default: %(default)s)",
@@ -58,6 +81,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="MODULE:FUNCTION",
         help="run in the server process, inside an app context, before it serves (e.g. "
         "flaskr.db:init_db); it gets the app if it takes an argument",
+    )
+    group.addoption(
+        "--flask-live-test-client",
+        action="store_true",
+        help="run an existing test-client suite live: app.test_client() sends its requests over "
+        "the socket to the app served under the model (same factory, the test app's config; a "
+        "server per distinct config); every test becomes a cell of every server",
     )
     group.addoption(
         "--flask-server",
@@ -132,6 +162,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise StartupFailure(str(exc)) from None
     config.stash[SESSION] = session
     config.pluginmanager.register(session, "flask-context-matrix-session")
+    if session.live_test_client:
+        config.pluginmanager.register(LiveTestClient(), "flask-context-matrix-live-test-client")
     # SIGTERM ends the run like Ctrl-C: servers stopped, records kept (marked incomplete).
     signal.signal(signal.SIGTERM, _terminate)
 
@@ -144,11 +176,11 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _running(column: Column) -> str:
+def _running(column: Column, config: dict[str, Any] | None = None) -> str:
     """The column's server's base URL, starting it if needed; a server that will not start ends
     the session with its one line."""
     try:
-        return column.running().base_url
+        return column.running(config).base_url
     except ServerStartError as exc:
         raise StartupFailure(str(exc), SERVER_FAILED) from None
 
@@ -156,11 +188,76 @@ def _running(column: Column) -> str:
 @pytest.fixture(scope="session")
 def flask_column(request: pytest.FixtureRequest, flask_server: str) -> Iterator[Column]:
     """One server of ``--flask-model`` serving the app in its own process group, started once per
-    server (pytest groups the checks by server) and stopped before the next server's."""
+    server (pytest groups the checks by server) and stopped before the next server's. With
+    ``--flask-live-test-client`` it starts when a test first asks for a client, with that app's
+    config."""
     column = request.config.stash[SESSION].columns[flask_server]
-    _running(column)
+    if not column.session.live_test_client:
+        _running(column)
     yield column
     column.stop()
+
+
+def _proxy(
+    request: pytest.FixtureRequest, column: Column, config: dict[str, Any] | None = None
+) -> SocketProxy:
+    """A socket proxy to the column's server for this test, counted in its cell, bounded by the
+    check timeout from now."""
+    proxy = SocketProxy(_running(column, config), Deadline(column.session.timeout))
+    request.node.stash.setdefault(PROXIES, []).append(proxy)
+    return proxy
+
+
+@pytest.fixture
+def flask_live_client(request: pytest.FixtureRequest, flask_column: Column) -> Client:
+    """Werkzeug's test client (what ``app.test_client()`` is made of) sending every request over
+    the socket to the live server: its own cookie jar, headers, ``json=``, ``data=``,
+    ``follow_redirects``; responses with ``status_code``, ``data``, ``get_data()``, ``json``,
+    ``headers``. Bounded by the check timeout."""
+    return plain_client(_proxy(request, flask_column))
+
+
+@pytest.fixture
+def flask_live_clients(request: pytest.FixtureRequest, flask_column: Column) -> Callable[[], Client]:
+    """Make a new live client per call: one virtual user each, with its own cookie jar."""
+    return lambda: plain_client(_proxy(request, flask_column))
+
+
+@pytest.fixture
+def flask_at_once(request: pytest.FixtureRequest, flask_column: Column) -> AtOnce:
+    """``flask_at_once([path_or_open_kwargs, ...])`` sends the requests together, one new virtual
+    user each, and returns their responses in order. The server counts requests in flight
+    meanwhile: when they never overlapped (a server that runs one at a time), a pass is marked
+    "passed without overlap" in the table, as the matrix's own checks are."""
+    base_url = _running(flask_column)
+    deadline = Deadline(flask_column.session.timeout)
+    at_once = AtOnce(
+        lambda: plain_client(_proxy(request, flask_column)),
+        lambda reset: read_in_flight(base_url, deadline, reset),
+    )
+    request.node.stash[AT_ONCE] = at_once
+    return at_once
+
+
+class LiveTestClient:
+    """Registered with ``--flask-live-test-client``: its autouse fixture makes every test a cell
+    of every server, and ``Flask.test_client`` a live client for the app it is called on."""
+
+    @pytest.fixture(autouse=True)
+    def flask_live_test_client(
+        self, request: pytest.FixtureRequest, flask_column: Column, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from flask import Flask
+
+        def test_client(app: Flask, use_cookies: bool = True, **kwargs: Any) -> Client:
+            config, unsent = sendable_config(app)
+            if unsent:
+                request.node.stash[UNSENT] = unsent
+            return live_test_client(
+                app, _proxy(request, flask_column, config), use_cookies=use_cookies, **kwargs
+            )
+
+        monkeypatch.setattr(Flask, "test_client", test_client)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from matrix.launch.parent import LiveServer, serve_in_subprocess
 from matrix.launch.servers import SERVERS, UnknownServer, check_server_names, default_server
 from matrix.models import MODELS
 from matrix.outcomes import OUTCOMES, Outcome
+from matrix.plugin.clients import AtOnce, NotLive, SocketProxy
 from matrix.plugin.verdict import DocumentedDeviation, Verdict
 from matrix.records import CheckResult, Record, write_record
 from matrix.scope import Scope
@@ -52,10 +53,24 @@ class StartupFailure(Exit):
 StartupFailure.__name__ = StartupFailure.__qualname__  # what pytest prints before the session runs
 
 
-LIVE_FIXTURES = {"live", "verdict", "flask_column", "flask_server", "flask_live_url"}
+OWN_APP = "apps:create_app"
+"""The matrix's own app set: it measures overlap with its own gates, so it is served bare."""
+LIVE_FIXTURES = {
+    "live",
+    "verdict",
+    "flask_column",
+    "flask_server",
+    "flask_live_url",
+    "flask_live_client",
+    "flask_live_clients",
+    "flask_at_once",
+}
 """A test asking for one of these is a check: it runs against a live server and fills a cell."""
 MESSAGE_SHOWN = 500
 """Characters of a failure's first line kept in the cell's detail."""
+TEST_CLIENT_FIXTURES = {"flask_server", "flask_column", "flask_live_test_client"}
+"""What ``--flask-live-test-client`` adds to every test; a test asking for nothing more is live
+only through ``app.test_client()``."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,17 @@ PLAN = pytest.StashKey[CellPlan]()
 VERDICT = pytest.StashKey[Verdict]()
 LOG_START = pytest.StashKey[int]()
 """Where the column's server log stood when the test began."""
+PROXIES = pytest.StashKey[list[SocketProxy]]()
+"""The socket proxies the test's live clients sent through (they count its live requests)."""
+AT_ONCE = pytest.StashKey[AtOnce]()
+"""The test's ``flask_at_once`` helper, whose peaks of requests in flight go into its cell."""
+UNSENT = pytest.StashKey[list[str]]()
+"""The test app's config keys that could not travel to the server process (not JSON)."""
+TEST_CLIENT_ONLY = pytest.StashKey[bool]()
+"""The test is live only through ``--flask-live-test-client`` (it asks for no live fixture)."""
+NO_LIVE_REQUEST = (
+    "it ran in this process only: it sent no request to the live server, so it says nothing about the server"
+)
 ALARM_AFTER = 1.0
 """Seconds past the check timeout at which a still-running test is interrupted."""
 SERVER_LOG_KEPT = 20
@@ -100,20 +126,44 @@ def app_config(pairs: list[str] | None, file: Path | None) -> dict[str, Any]:
     return config
 
 
-def check_id(item: pytest.Item) -> str | None:
-    """``test_<id>`` for check items (those using a live fixture), else None."""
+def check_id(item: pytest.Item, server_id: str = "") -> str | None:
+    """``test_<id>`` for check items (those using a live fixture), else None. The matrix's family
+    checks add ``.<variant>``; a user's test parametrized otherwise keeps its parameters' id,
+    without the server's (``test_login[a-b]`` is the row ``login[a-b]`` in every column)."""
     if not set(getattr(item, "fixturenames", ())) & LIVE_FIXTURES:
         return None
     name = getattr(item, "originalname", item.name).removeprefix("test_")
     callspec = getattr(item, "callspec", None)
-    if callspec is not None and "variant" in callspec.params:
+    if callspec is None:
+        return name
+    if "variant" in callspec.params:
         return f"{name}.{callspec.params['variant']}"
-    return name
+    own = callspec.id
+    if server_id:
+        own = own.replace(f"-{server_id}", "", 1).replace(f"{server_id}-", "", 1).replace(server_id, "", 1)
+    return f"{name}[{own}]" if own else name
 
 
 def _server_of(item: pytest.Item) -> str:
     callspec = getattr(item, "callspec", None)
     return str(callspec.params["flask_server"]) if callspec is not None else ""
+
+
+def _live_detail(item: pytest.Item) -> dict[str, Any]:
+    """What the test's live clients did: requests sent, and the lowest peak of requests in flight
+    among its ``flask_at_once`` calls (a pass with no overlap is marked in the table)."""
+    detail: dict[str, Any] = {}
+    proxies = item.stash.get(PROXIES, [])
+    test_client_only: bool = item.stash.get(TEST_CLIENT_ONLY, False)
+    if proxies or test_client_only:
+        detail["live_requests"] = sum(p.requests for p in proxies)
+    if UNSENT in item.stash:
+        detail["config_not_sent"] = item.stash[UNSENT]
+    at_once = item.stash.get(AT_ONCE, None)
+    if at_once is not None and at_once.peaks:
+        detail["in_flight"] = min(at_once.peaks)
+        detail["overlap"] = detail["in_flight"] > 1
+    return detail
 
 
 def _docstring(item: pytest.Item) -> str:
@@ -159,25 +209,31 @@ class Column:
             catalog_notes=len(session.expectations),
         )
         self.live: LiveServer | None = None
+        self.live_config: dict[str, Any] = {}
         self.poisoned = False
+        self.starts = 0
 
-    def running(self) -> LiveServer:
-        """The live server, started (or restarted, if it died or a check timed out) as needed;
-        raises ``ServerStartError`` when it will not start."""
-        if self.live is not None and (self.poisoned or not self.live.alive()):
+    def running(self, config: dict[str, Any] | None = None) -> LiveServer:
+        """The live server, serving the session's app config updated with ``config``: started, or
+        restarted if it died, a check timed out or it serves another config (a server per
+        distinct config); raises ``ServerStartError`` when it will not start."""
+        wanted = {**self.session.app_config, **(config or {})}
+        if self.live is not None and (self.poisoned or not self.live.alive() or wanted != self.live_config):
             self.live.stop()
             self.live = None
         if self.live is None:
-            log = self.log
             self.live = serve_in_subprocess(
                 self.session.model,
                 self.session.app,
-                log,
+                self.log,
                 server=self.name,
                 calibration_timeout=self.session.timeout,
-                config=self.session.app_config,
+                config=wanted,
                 setup=self.session.app_setup,
+                in_flight=self.session.app != OWN_APP,
             )
+            self.live_config = wanted
+            self.starts += 1
             self.record.calibration = self.live.calibration
             self.poisoned = False
         return self.live
@@ -226,6 +282,7 @@ class MatrixSession:
             config.getoption("flask_app_config"), config.getoption("flask_app_config_file")
         )
         self.app_setup: str | None = config.getoption("flask_app_setup")
+        self.live_test_client: bool = config.getoption("flask_live_test_client")
         self.catalog = load_catalog()
         expectations: Path | None = config.getoption("flask_expectations")
         self.expectations = (
@@ -269,9 +326,12 @@ class MatrixSession:
 
     def _plan_items(self, items: list[pytest.Item]) -> None:
         for item in items:
-            check = check_id(item)
+            check = check_id(item, self.cell_id(_server_of(item)))
             if check is None:
                 continue
+            if self.live_test_client:
+                asked = set(getattr(item, "fixturenames", ()))
+                item.stash[TEST_CLIENT_ONLY] = not asked & (LIVE_FIXTURES - TEST_CLIENT_FIXTURES)
             if check not in self.catalog.checks and self.strict_catalog:
                 raise StartupFailure(f"{item.nodeid}: check {check!r} is not in the catalog (matrix/areas/)")
             server = _server_of(item)
@@ -352,8 +412,15 @@ class MatrixSession:
         outcome: Outcome = "n/a" if plan.not_applicable is not None else _outcome(report, call)
         verdict = item.stash.get(VERDICT, None)
         detail: dict[str, Any] = dict(verdict.detail) if verdict else {}
-        if plan.not_applicable is not None:
-            detail["message"] = plan.not_applicable
+        detail.update(_live_detail(item))
+        not_applicable = plan.not_applicable
+        if call.excinfo is not None and call.excinfo.errisinstance(NotLive):
+            not_applicable = str(call.excinfo.value).removeprefix("n/a: ")
+        elif outcome == "pass" and item.stash.get(TEST_CLIENT_ONLY, False) and not detail["live_requests"]:
+            not_applicable = NO_LIVE_REQUEST
+        if not_applicable is not None:
+            outcome = "n/a"
+            detail["message"] = not_applicable
         elif call.excinfo is not None and outcome != "expected-fail":
             detail["message"] = call.excinfo.exconly().splitlines()[0][:MESSAGE_SHOWN]
         if outcome == "unexpected-pass":
