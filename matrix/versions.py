@@ -33,6 +33,7 @@ DISTRIBUTIONS = (
     "uvicorn",
     "a2wsgi",
     "blinker",
+    "sqlalchemy",
 )
 """The distributions whose versions go into every record, and on which a row may be ranged."""
 RANGED = ("python", *DISTRIBUTIONS)

@@ -10,9 +10,10 @@ bound, and they load their app object from ``matrix.launch.program_app``.
 from __future__ import annotations
 
 import signal
+from collections.abc import Mapping
 from typing import NamedTuple
 
-from matrix.models import check_model_name
+from matrix.models import MODELS, check_model_name
 
 PROGRAM_APP = "matrix.launch.program_app"
 
@@ -120,3 +121,23 @@ def check_server_names(model: str, names: str) -> list[str]:
                 f"unknown server {name!r} for model {model!r}: choose all or one of {', '.join(valid)}"
             )
     return chosen
+
+
+def check_installed(model: str, names: list[str], versions: Mapping[str, str | None]) -> None:
+    """UnknownServer, naming the extra that installs them, when a chosen server's distributions
+    (or its model's) are not installed: one line before any server starts, not a server that
+    dies with ``No module named gunicorn``."""
+    missing = {
+        name: [
+            d
+            for d in dict.fromkeys((*MODELS[model].distributions, *SERVERS[name].distributions))
+            if not versions.get(d)
+        ]
+        for name in names
+    }
+    wanting = [f"{name} needs {', '.join(dists)}" for name, dists in missing.items() if dists]
+    if wanting:
+        raise UnknownServer(
+            f"{model}: {'; '.join(wanting)}, not installed here: pip install 'flask-context-matrix[{model}]' "
+            "(or choose only servers that are installed)"
+        )

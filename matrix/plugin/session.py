@@ -23,7 +23,7 @@ from matrix.catalog import CatalogError, Deviation, load_catalog, load_expectati
 from matrix.client import CheckTimeout
 from matrix.datafile import DataFileError, read_toml
 from matrix.launch.parent import LiveServer, serve_in_subprocess
-from matrix.launch.servers import SERVERS, UnknownServer, check_server_names, default_server
+from matrix.launch.servers import SERVERS, UnknownServer, check_installed, check_server_names, default_server
 from matrix.models import MODELS
 from matrix.outcomes import OUTCOMES, Outcome
 from matrix.plugin.clients import AtOnce, NotLive, SocketProxy
@@ -293,6 +293,7 @@ class MatrixSession:
         self.versions = installed_versions()
         self.environment: str = config.getoption("flask_environment") or self.model
         names = check_server_names(self.model, config.getoption("flask_server") or default_server(self.model))
+        check_installed(self.model, names, self.versions)
         self._record_file: Path | None = config.getoption("flask_record")
         self._record_dir: Path | None = config.getoption("flask_records")
         if self._record_file is not None and len(names) > 1:

@@ -5,10 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from matrix.client import LiveClient
 from matrix.plugin.verdict import Verdict
 
 
+@pytest.mark.applies(
+    sqlalchemy=">=2",
+    reason="needs SQLAlchemy 2, which the resources extra installs: pip install "
+    "'flask-context-matrix[resources]'",
+)
 def test_pooled_connection(live: LiveClient, verdict: Verdict) -> None:
     """20 overlapping requests, each taking a connection from a QueuePool of 3 (no overflow) in
     ``g`` and returning it in teardown_appcontext: no connection is held by two requests at once,

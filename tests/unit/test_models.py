@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matrix.launch.servers import SERVERS, UnknownServer, check_server_names, servers_of
+from matrix.launch.servers import SERVERS, UnknownServer, check_installed, check_server_names, servers_of
 from matrix.models import MODELS, UnknownModel, check_model_name, load_model
 from matrix.versions import DISTRIBUTIONS
 
@@ -41,3 +41,18 @@ def test_every_distribution_a_column_names_is_recorded() -> None:
     named = {d for info in MODELS.values() for d in info.distributions}
     named |= {d for info in SERVERS.values() for d in info.distributions}
     assert named <= set(DISTRIBUTIONS)
+
+
+def test_a_server_whose_distribution_is_missing_is_one_line_naming_the_extra() -> None:
+    """Before any server starts, a chosen server that is not installed is refused with the extra
+    that installs it; installed servers pass."""
+    installed = {"flask": "3.1.3", "werkzeug": "3.1.3", "waitress": "3.0.2", "gunicorn": None}
+    check_installed("threads", ["werkzeug", "waitress"], installed)
+    with pytest.raises(UnknownServer) as refused:
+        check_installed("threads", ["werkzeug", "gunicorn-gthread"], installed)
+    assert str(refused.value).startswith(
+        "threads: gunicorn-gthread needs gunicorn, not installed here: "
+        "pip install 'flask-context-matrix[threads]'"
+    )
+    with pytest.raises(UnknownServer, match=r"pywsgi needs gevent, greenlet, not installed"):
+        check_installed("gevent", ["pywsgi"], {"gevent": None, "greenlet": None})
