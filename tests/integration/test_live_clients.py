@@ -80,6 +80,18 @@ def test_peers_meet(flask_at_once):
 """
 
 
+def run_shop(pytester: pytest.Pytester, tmp_path: Path, model: str, servers: str, *more: str) -> Any:
+    """The suite in pytester's folder against ``shop:create_app``; records in ``tmp_path/records``."""
+    return pytester.runpytest_subprocess(
+        f"--flask-model={model}",
+        f"--flask-server={servers}",
+        "--flask-app=shop:create_app",
+        f"--flask-records={tmp_path / 'records'}",
+        f"--flask-logs={tmp_path}",
+        *more,
+    )
+
+
 def cells(records: Path) -> dict[str, dict[str, Any]]:
     """Every record's cells, by ``server:check``."""
     found = {}
@@ -98,14 +110,8 @@ def test_live_clients_keep_cookies_per_virtual_user_and_count_overlap(
     do not under asgiref's WsgiToAsgi (one thread), whose pass is marked as passed without overlap."""
     pytester.makepyfile(shop=SHOP, test_users=LIVE_USERS)
     records = tmp_path / "records"
-    result = pytester.runpytest_subprocess(
-        "--flask-model=asgi",
-        "--flask-server=hypercorn-wsgi,hypercorn-asgiref",
-        "--flask-app=shop:create_app",
-        "--flask-app-config",
-        "NAME=shop",
-        f"--flask-records={records}",
-        f"--flask-logs={tmp_path}",
+    result = run_shop(
+        pytester, tmp_path, "asgi", "hypercorn-wsgi,hypercorn-asgiref", "--flask-app-config=NAME=shop"
     )
     result.assert_outcomes(passed=8)
     seen = cells(records)
@@ -166,14 +172,7 @@ def test_an_existing_test_client_suite_runs_live_unchanged(pytester: pytest.Pyte
     reason, a test that sent nothing live is n/a, a wrong assertion is still a fail."""
     pytester.makepyfile(shop=SHOP, test_suite=TEST_CLIENT_SUITE)
     records = tmp_path / "records"
-    result = pytester.runpytest_subprocess(
-        "--flask-model=threads",
-        "--flask-server=werkzeug",
-        "--flask-app=shop:create_app",
-        "--flask-live-test-client",
-        f"--flask-records={records}",
-        f"--flask-logs={tmp_path}",
-    )
+    result = run_shop(pytester, tmp_path, "threads", "werkzeug", "--flask-live-test-client")
     result.assert_outcomes(passed=6, skipped=4, failed=2)
     seen = {name.partition(":")[2]: cell for name, cell in cells(records).items()}
     outcomes = {name: cell["outcome"] for name, cell in seen.items()}
