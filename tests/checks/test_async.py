@@ -76,6 +76,7 @@ def test_async_view(live: LiveClient, verdict: Verdict) -> None:
         # after they answered); a server that runs one request at a time never lets it hold.
         lead_still_held=led["lead_still_held"],
         overlap=bool(led["lead_still_held"]),
+        in_flight=2 if led["lead_still_held"] else 1,  # at least: the held lead and a probe
     )
 
 

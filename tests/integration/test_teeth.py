@@ -60,3 +60,39 @@ def test_overlapping_models_really_overlap(model: str, tmp_path: Path) -> None:
     result = run_checks(tmp_path, model, "apps:create_app", "-k", "isolation")["isolation"]
     assert result["outcome"] == "pass"
     assert result["detail"]["in_flight"] == 100  # type: ignore[index]
+
+
+MECHANISMS = ("hooks", "teardown", "url_defaults", "errorhandler")
+
+
+@pytest.mark.parametrize(
+    ("model", "server"),
+    [
+        ("threads", "werkzeug"),
+        ("gevent", "pywsgi"),
+        ("eventlet", "eventlet-wsgi"),
+        ("asgi", "hypercorn-wsgi"),
+        ("asgi", "hypercorn-asgiref"),
+    ],
+)
+def test_a_module_global_in_a_hook_turns_every_mechanism_red_where_requests_overlap(
+    model: str, server: str, tmp_path: Path
+) -> None:
+    """Serving apps.leaky (the marker before_request, url_value_preprocessor and the views store
+    kept in a module global), each request_mechanism cell fails wherever the wave overlapped, and
+    passes with the no-overlap mark where the server ran one request at a time (asgiref)."""
+    found = run_checks(
+        tmp_path, model, "apps.leaky:create_app", f"--flask-server={server}", "-k", "request_mechanism"
+    )
+    for variant in MECHANISMS:
+        result = found[f"request_mechanism.{variant}"]
+        detail = result["detail"]
+        assert isinstance(detail, dict)
+        if detail["in_flight"] > 1:
+            assert result["outcome"] == "fail", variant
+            assert detail["observed"]["wrong"] > 0
+        else:
+            assert (result["outcome"], detail["overlap"]) == ("pass", False), variant
+    assert server.endswith("asgiref") or all(
+        found[f"request_mechanism.{v}"]["outcome"] == "fail" for v in MECHANISMS
+    )
