@@ -96,3 +96,15 @@ def test_a_module_global_in_a_hook_turns_every_mechanism_red_where_requests_over
     assert server.endswith("asgiref") or all(
         found[f"request_mechanism.{v}"]["outcome"] == "fail" for v in MECHANISMS
     )
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_a_module_list_of_requests_is_found_by_the_retention_check(model: str, tmp_path: Path) -> None:
+    """Serving apps.retaining (each request object and g kept in a module list), the retention
+    check fails under every model: at least one of each per request served stays reachable."""
+    result = run_checks(tmp_path, model, "apps.retaining:create_app", "-k", "retention")["retention"]
+    detail = result["detail"]
+    assert isinstance(detail, dict)
+    assert result["outcome"] == "fail"
+    assert detail["observed"]["request_objects"] >= 600
+    assert detail["observed"]["g_objects"] >= 600
