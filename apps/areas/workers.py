@@ -7,7 +7,10 @@ through that kind:
 ``/workers/context/<kind>`` (no helper: does the worker see current_app, request, g and a user
 ContextVar set in the view?), ``/workers/app-context/<kind>`` (the worker pushes
 ``app.app_context()`` itself) and ``/workers/test-client/<kind>`` (several workers each push a
-test_request_context and call the app through ``app.test_client()``). A kind that needs a running
+test_request_context and call the app through ``app.test_client()``); ``/workers/resource/<kind>``
+and ``/workers/bare-resource/<kind>`` (the worker takes a pooled database connection through ``g``,
+inside an app context it pushes and with none, and the pool says when it came back). A kind that
+needs a running
 event loop is served by an ``async def`` view, the others by a plain one. Plus single views for
 reading ``request`` in an app-only context, nested test_request_context push/pop, and Python
 3.14's ``threading.Thread(context=...)``.
@@ -28,6 +31,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from apps.gate import GateRegistry
 from apps.observe import observe, raised
 from apps.shared import GATE_TIMEOUT, JOIN_TIMEOUT, yield_a_few
+from apps.worker_connections import WorkerConnections
 from apps.worker_kinds import RUNNERS, AsyncRunner, SyncRunner, Thunk
 from matrix.catalog import WorkerKind, load_worker_kinds
 from matrix.models.base import Workers
@@ -46,6 +50,7 @@ Scenario = Callable[[Flask, Kind], Prepared]
 
 def register(app: Flask, workers: Workers) -> None:
     gates = GateRegistry(workers)  # workers' gates: bounded by nothing the server does
+    pooled = WorkerConnections(app)
     _native_views(app, workers, gates)
     kinds = load_worker_kinds()
     if {k.name for k in kinds} != set(RUNNERS):
@@ -57,6 +62,8 @@ def register(app: Flask, workers: Workers) -> None:
         _kind_view(app, "context", kind, _context_scenario)
         _kind_view(app, "app-context", kind, _app_context_scenario)
         _kind_view(app, "test-client", kind, _test_client_scenario)
+        _kind_view(app, "resource", kind, pooled.scenario(pushing_app_context=True))
+        _kind_view(app, "bare-resource", kind, pooled.scenario(pushing_app_context=False))
 
     @app.get("/workers/echo")
     def workers_echo() -> Any:

@@ -184,3 +184,41 @@ def test_thread_context_argument(live: LiveClient, verdict: Verdict) -> None:
         },
         thread_inherit_context=body["thread_inherit_context"],
     )
+
+
+RESOURCES = pytest.mark.applies(
+    sqlalchemy=">=2",
+    reason="needs SQLAlchemy 2, which the resources extra installs: pip install "
+    "'flask-context-matrix[resources]'",
+)
+
+
+def _returned(live: LiveClient, path: str) -> dict[str, Any]:
+    """Ask the view at ``path``, then (after its response, so after its own teardown) when the
+    connection its worker took came back."""
+    token, body = _get(live, path)
+    returned = live.json("/workers/resource/returned", {"token": token})
+    return {"query": body["query"], "returned": returned["returned"]}
+
+
+@RESOURCES
+@pytest.mark.parametrize("variant", KINDS)
+def test_worker_resource(live: LiveClient, verdict: Verdict, variant: str) -> None:
+    """A worker of this kind that pushes ``app.app_context()`` and queries through the tutorial's
+    ``get_db()`` (a QueuePool connection kept in g, returned in teardown_appcontext) has its
+    connection back in the pool as that context exits."""
+    verdict.compare(
+        {"query": {"value": 1}, "returned": "as the worker ended"},
+        _returned(live, f"/workers/resource/{variant}"),
+    )
+
+
+@RESOURCES
+@pytest.mark.parametrize("variant", KINDS)
+def test_bare_worker_resource(live: LiveClient, verdict: Verdict, variant: str) -> None:
+    """A worker of this kind with no app context of its own queries through ``get_db()``: the
+    ideal is that its connection is back in the pool as the worker ends."""
+    verdict.compare(
+        {"query": {"value": 1}, "returned": "as the worker ended"},
+        _returned(live, f"/workers/bare-resource/{variant}"),
+    )
