@@ -36,7 +36,7 @@ _REQUIRED = {
     "deviation": ("check", "models", "observed", "reason", "cite"),
     "note": ("check", "models", "text", "cite"),
 }
-_AREA_KEYS = {"title", "order", "checks", "kind", "deviation", "note"}
+_AREA_KEYS = {"title", "order", "checks", "concurrent", "kind", "deviation", "note"}
 _KIND_KEYS = {"name", "one", "many", "overlaps", "models", "reason"}
 
 
@@ -145,6 +145,9 @@ class Area:
     """Check id -> title, in the area's order, families expanded."""
     kinds: tuple[WorkerKind, ...] = ()
     expectations: Expectations = field(default_factory=Expectations)
+    concurrent: frozenset[str] = frozenset()
+    """The checks whose meaning depends on requests (or workers) being inside at once: each must
+    record its peak in flight and whether anything overlapped."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,11 @@ class Catalog:
     @property
     def kinds(self) -> tuple[WorkerKind, ...]:
         return tuple(kind for area in self.areas for kind in area.kinds)
+
+    @property
+    def concurrent(self) -> frozenset[str]:
+        """Every check that must measure overlap (the areas' ``concurrent`` lists)."""
+        return frozenset().union(*(area.concurrent for area in self.areas))
 
     @property
     def expectations(self) -> Expectations:
@@ -234,8 +242,30 @@ def _area(path: Path, data: dict[str, Any]) -> Area:
         else:
             checks[check] = title
     return Area(
-        path.stem, data["title"], data["order"], checks, kinds, _expectations(path, data, set(checks))
+        path.stem,
+        data["title"],
+        data["order"],
+        checks,
+        kinds,
+        _expectations(path, data, set(checks)),
+        _concurrent(path, data.get("concurrent", []), checks, kinds),
     )
+
+
+def _concurrent(
+    path: Path, listed: Any, checks: Mapping[str, str], kinds: tuple[WorkerKind, ...]
+) -> frozenset[str]:
+    """The area's ``concurrent`` list, families (``name.*``) expanded to their kinds."""
+    if not isinstance(listed, list) or not all(isinstance(c, str) for c in listed):
+        raise CatalogError(f"{path}: 'concurrent' must be a list of check ids")
+    expanded = set()
+    for check in listed:
+        ids = [f"{check.removesuffix(FAMILY)}.{k.name}" for k in kinds] if check.endswith(FAMILY) else [check]
+        unknown = [c for c in ids if c not in checks]
+        if unknown or not ids:
+            raise CatalogError(f"{path}: concurrent names {check!r}, not a check of this area")
+        expanded.update(ids)
+    return frozenset(expanded)
 
 
 def _kinds(path: Path, raw_kinds: Any) -> tuple[WorkerKind, ...]:

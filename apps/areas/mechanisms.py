@@ -4,7 +4,9 @@ the marker back through the same mechanism.
 
 The marker lives where the app's marker store keeps it (``g``; ``apps.leaky`` plants a module
 global), so the same views show a leak through a hook, a teardown callback, a URL default or an
-error handler wherever requests really overlap. Each answer carries its gate's report: the peak of
+error handler wherever requests really overlap; the session and flash views keep it in the
+request's ``session`` (``apps.leaky`` plants a session interface that hands every request one
+session object). Each answer carries its gate's report: the peak of
 requests in flight, which the check records as the cell's overlap.
 """
 
@@ -19,8 +21,11 @@ from flask import (
     Flask,
     Response,
     after_this_request,
+    flash,
     g,
+    get_flashed_messages,
     request,
+    session,
     url_for,
 )
 
@@ -56,6 +61,8 @@ def register(app: Flask, workers: Workers) -> None:
     _teardown_views(app, area, store, teardowns, held)
     _url_views(area, store, held)
     _error_views(area, store, held)
+    _session_views(area, held)
+    _flash_views(area, held)
     app.register_blueprint(area)
 
 
@@ -160,3 +167,59 @@ def _error_views(area: Blueprint, store: MarkerStore, held: Held) -> None:
     def error() -> Any:
         store.put(request.args["marker"])
         raise MarkedError(json.dumps(held()))
+
+
+def _session_views(area: Blueprint, held: Held) -> None:
+    """before_request writes the marker into the session; the view (after the gate) and
+    after_request read it back, and the cookie the response sets carries it to the next request."""
+
+    @area.before_request
+    def into_session() -> None:
+        if request.endpoint == "mechanisms.session_view":
+            session["mechanism_marker"] = request.args["marker"]
+
+    @area.after_request
+    def session_read_back(response: Response) -> Response:
+        if request.endpoint == "mechanisms.session_view":
+            _add_seen(response, "after_request", session.get("mechanism_marker"))
+        return response
+
+    @area.get("/session")
+    def session_view() -> Any:
+        report = held()
+        return {"seen": {"view": session.get("mechanism_marker")}, **report}
+
+    @area.get("/session/next")
+    def session_next() -> Any:
+        return {"seen": session.get("mechanism_marker")}
+
+
+def _flash_views(area: Blueprint, held: Held) -> None:
+    """before_request flashes the marker; the view (after the gate) and after_request get the
+    flashed messages, and the next request with the response's cookie finds none left."""
+
+    @area.before_request
+    def flash_marker() -> None:
+        if request.endpoint == "mechanisms.flashed":
+            flash(request.args["marker"])
+
+    @area.after_request
+    def flash_read_back(response: Response) -> Response:
+        if request.endpoint == "mechanisms.flashed":
+            _add_seen(response, "after_request", get_flashed_messages())
+        return response
+
+    @area.get("/flash")
+    def flashed() -> Any:
+        report = held()
+        return {"seen": {"view": get_flashed_messages()}, **report}
+
+    @area.get("/flash/next")
+    def flash_next() -> Any:
+        return {"seen": get_flashed_messages()}
+
+
+def _add_seen(response: Response, where: str, value: Any) -> None:
+    body = json.loads(response.get_data())
+    body["seen"][where] = value
+    response.set_data(json.dumps(body))

@@ -394,7 +394,8 @@ class MatrixSession:
     def verdict_for(self, item: pytest.Item) -> Verdict:
         """The ``verdict`` fixture's object for a check item (collection planned its cell)."""
         plan = item.stash[PLAN]
-        verdict = item.stash[VERDICT] = Verdict(plan.check, plan.deviation)
+        concurrent = plan.check in self.catalog.concurrent
+        verdict = item.stash[VERDICT] = Verdict(plan.check, plan.deviation, concurrent)
         return verdict
 
     @pytest.hookimpl(wrapper=True)

@@ -18,14 +18,25 @@ class DocumentedDeviation(Exception):
 
 
 class Verdict:
-    def __init__(self, check: str, deviation: Deviation | None) -> None:
+    """``concurrent``: the check's meaning depends on overlap (its area lists it), so its detail
+    must say how many were inside at once (``in_flight``) and whether they overlapped."""
+
+    def __init__(self, check: str, deviation: Deviation | None, concurrent: bool = False) -> None:
         self.check = check
         self.deviation = deviation
+        self.concurrent = concurrent
         self.detail: dict[str, Any] = {}
 
     def compare(self, ideal: Observed, observed: Observed, **detail: Any) -> None:
         """Judge ``observed`` (field -> value); ``detail`` is recorded but never judged."""
         self.detail.update(detail, observed=dict(observed))
+        if self.concurrent and not (
+            isinstance(detail.get("in_flight"), int) and isinstance(detail.get("overlap"), bool)
+        ):
+            raise AssertionError(
+                f"{self.check}: a concurrent check records in_flight (an int) and overlap (a bool) "
+                "in its detail (matrix/areas/README.md, 'concurrent')"
+            )
         if dict(observed) == dict(ideal):
             return
         if self.deviation is not None:

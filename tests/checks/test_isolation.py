@@ -54,6 +54,7 @@ def test_overlap(live: LiveClient, verdict: Verdict) -> None:
         {"overlapping": in_flight > 1, "single_worker": len(idents) == 1},
         requests=size,
         in_flight=in_flight,
+        overlap=in_flight > 1,
         distinct_workers=len(idents),
         gate_broken=any(a["gate_broken"] for a in answers),
     )

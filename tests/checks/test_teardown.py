@@ -28,20 +28,27 @@ def get_to_the_end(live: LiveClient, path: str, params: dict[str, str]) -> tuple
 
 
 def test_teardown(live: LiveClient, verdict: Verdict) -> None:
-    """Over 20 overlapping requests, half raising, each runs teardown_request then
+    """20 requests held together at a gate, half raising, each run teardown_request then
     teardown_appcontext exactly once."""
-    tokens = [f"{'raise' if i % 2 else 'ok'}-{i}-{uuid.uuid4().hex[:8]}" for i in range(20)]
+    size, wave = 20, uuid.uuid4().hex
+    tokens = [f"{'raise' if i % 2 else 'ok'}-{i}-{wave[:8]}" for i in range(size)]
     statuses = live.concurrently(
-        lambda t: live.request("/teardown/once", {"token": t, "raise": int(t.startswith("raise"))})[0],
+        lambda t: live.request(
+            "/teardown/once", {"token": t, "raise": int(t.startswith("raise")), "wave": wave, "size": size}
+        )[0],
         tokens,
     )
-    calls = live.json("/teardown/once/calls", {"tokens": ",".join(tokens)})
+    report = live.json("/teardown/once/calls", {"tokens": ",".join(tokens), "wave": wave, "size": size})
+    calls = report["calls"]
     ideal = ["teardown_request", "teardown_appcontext"]
     wrong = {t: calls.get(t) for t in tokens if calls.get(t) != ideal}
     verdict.compare(
         {"wrong": 0},
         {"wrong": len(wrong)},
         statuses=sorted(set(statuses)),
+        in_flight=report["in_flight"],
+        overlap=report["in_flight"] > 1,
+        overlap_gate_broken=report["gate_broken"],
         first_wrong=next(iter(wrong.items()), None),
     )
 

@@ -104,3 +104,14 @@ def test_overlapping_rows_are_refused(tmp_path: Path) -> None:
     expectations = load_expectations(write(tmp_path, ROW.format(extra="") * 2), load_catalog())
     with pytest.raises(CatalogError, match="2 deviations apply to bare_worker under gevent"):
         expectations.lookup("bare_worker", "gevent", "pywsgi", {"flask": "3.1.3"})
+
+
+def test_concurrent_lists_only_the_areas_own_checks_and_expands_families(tmp_path: Path) -> None:
+    """An area's ``concurrent`` list names its own checks (families expand over the kinds); any
+    other name is one line."""
+    assert {"isolation", "teardown", "test_client_in.greenlet"} <= load_catalog().concurrent
+    area = 'title = "Mine"\norder = 1\nconcurrent = ["theirs"]\n[checks]\nmine = "a row"\n'
+    write(tmp_path, area, "mine.toml")
+    with pytest.raises(CatalogError, match="concurrent names 'theirs', not a check of this area") as info:
+        load_catalog(tmp_path)
+    assert "\n" not in str(info.value)

@@ -37,3 +37,13 @@ def test_undocumented_deviation_fails() -> None:
     """Without a row, any difference from the ideal fails with the field and the wanted value."""
     with pytest.raises(AssertionError, match=r"request=.*\(wanted \{'value': 'x'\}\)"):
         Verdict("bare_worker", None).compare(IDEAL, {**IDEAL, "request": RAISES})
+
+
+def test_a_concurrent_check_must_record_its_overlap() -> None:
+    """A check its area lists as concurrent fails unless its detail has in_flight and overlap,
+    whatever it observed; with them it is judged as any other."""
+    with pytest.raises(AssertionError, match=r"records in_flight \(an int\) and overlap"):
+        Verdict("isolation", None, concurrent=True).compare(IDEAL, IDEAL, requests=100)
+    verdict = Verdict("isolation", None, concurrent=True)
+    verdict.compare(IDEAL, IDEAL, in_flight=1, overlap=False)
+    assert verdict.detail["overlap"] is False
