@@ -66,6 +66,7 @@ def register(app: Flask, workers: Workers) -> None:
     _request_data_views(app, workers, runner)
     _shared_state_views(app, workers, runner)
     _call_views(app, workers)
+    _async_call_views(app, workers)
 
 
 def _request_data_views(app: Flask, workers: Workers, runner: CopiedRunner) -> None:
@@ -182,7 +183,7 @@ def _shared_state_views(app: Flask, workers: Workers, runner: CopiedRunner) -> N
 
 
 def _call_views(app: Flask, workers: Workers) -> None:
-    """The decorated function in an executor, called twice, twice at once, and async."""
+    """The decorated function in an executor, called twice, and twice at once."""
 
     @app.get("/copied/executor")
     def copied_executor() -> Any:
@@ -235,6 +236,11 @@ def _call_views(app: Flask, workers: Workers) -> None:
         second_result = observe_stable(lambda: second.join(JOIN_TIMEOUT))
         return {"observed": {"first": first_result, "second": second_result}, "in_order": all(waits)}
 
+
+def _async_call_views(app: Flask, workers: Workers) -> None:
+    """An ``async def`` decorated function: called from a worker, awaited in an async view, and
+    handed by an async view to ``loop.run_in_executor``."""
+
     async def read_async() -> Any:
         import asyncio
 
@@ -257,6 +263,25 @@ def _call_views(app: Flask, workers: Workers) -> None:
             result = work()
             if inspect.isawaitable(result):
                 result = await result
+        except Exception as exc:  # the observation, not an error of the view
+            return {"observed": without_addresses(raised(exc))}
+        return {"observed": {"value": result}}
+
+    @app.get("/copied/async-run_in_executor")
+    async def copied_async_in_executor() -> Any:
+        """An ``async def`` decorated function handed to ``loop.run_in_executor`` by an async
+        view: the sync wrapper runs (and drives the coroutine) in a pool thread, not the loop's."""
+        import asyncio
+
+        session["s"] = request.args["marker"]
+        work = copy_current_request_context(read_async)
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(None, work)
+            if inspect.isawaitable(result):  # Flask 2.0's wrapper returned the bare coroutine
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+                return {"observed": {"value": "a coroutine, never awaited"}}
         except Exception as exc:  # the observation, not an error of the view
             return {"observed": without_addresses(raised(exc))}
         return {"observed": {"value": result}}

@@ -193,6 +193,15 @@ def _contextvar_views(area: Blueprint) -> None:
         body = json.dumps({"seen": seen, "ident": threading.get_ident()})
         return Response(iter([body]), mimetype="application/json")
 
+    @area.get("/contextvar-async")
+    async def contextvar_async() -> Any:
+        """The same from an ``async def`` view: it runs in the context asgiref's async_to_sync
+        gives the coroutine, whose changes asgiref copies back into the calling thread's."""
+        seen = LEAK.get(None)
+        LEAK.set(request.args["token"])
+        body = json.dumps({"seen": seen, "ident": threading.get_ident()})
+        return Response(iter([body]), mimetype="application/json")
+
 
 def later_timeout(first: Gate) -> float:
     return 0.0 if first.broken else GATE_TIMEOUT

@@ -9,8 +9,8 @@ or is closed) is over; ``/streaming/log`` waits for that mark, bounded, then rep
 from __future__ import annotations
 
 import json
-import sys
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -68,29 +68,51 @@ class StreamLog:
         return {"events": events, "finished": finished}
 
 
-def catch_escaping(wsgi_app: Callable[..., Iterable[bytes]], path: str) -> Callable[..., Iterable[bytes]]:
-    """Wrap ``wsgi_app`` so that, for ``path`` only, an exception escaping Flask's own
-    ``wsgi_app`` (e.g. from popping the request context) becomes a JSON 500 observation instead
-    of each server's own error page."""
+class EscapeLog:
+    """What escaped Flask's own ``wsgi_app`` for the async stream, and on which worker, per token.
 
-    def observed_wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != path:
-            return wsgi_app(environ, start_response)
-        try:
-            return wsgi_app(environ, start_response)
-        except Exception as exc:
-            body = json.dumps({"escaped_wsgi_app": without_addresses(raised(exc))}).encode()
-            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-            start_response("500 INTERNAL SERVER ERROR", headers, sys.exc_info())
-            return [body]
+    ``observe_escaping`` wraps ``wsgi_app``: for the async stream's path it notes the worker (the
+    server's thread or greenlet: the async view itself runs in asgiref's loop thread) and any
+    exception escaping ``wsgi_app``, then re-raises it, so the server handles the error and holds
+    its traceback exactly as it would without the wrapper. Catching it here instead would drop
+    the traceback at once and, with it, the failed request's leftover generator, whose cleanup
+    then runs on this thread and tidies up what the server would have left behind: a cell would
+    show the wrapper, not the server.
+    """
 
-    return observed_wsgi_app
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[str, dict[str, Any]] = {}
+
+    def observe_escaping(
+        self, wsgi_app: Callable[..., Iterable[bytes]], path: str
+    ) -> Callable[..., Iterable[bytes]]:
+        def observed_wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            if environ.get("PATH_INFO") != path:
+                return wsgi_app(environ, start_response)
+            token = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("token", [""])[0]
+            seen: dict[str, Any] = {"worker": threading.get_ident(), "escaped_wsgi_app": None}
+            with self._lock:
+                self._seen[token] = seen
+            try:
+                return wsgi_app(environ, start_response)
+            except Exception as exc:
+                seen["escaped_wsgi_app"] = without_addresses(raised(exc))
+                raise
+
+        return observed_wsgi_app
+
+    def take(self, token: str) -> dict[str, Any]:
+        with self._lock:
+            return self._seen.pop(token, {"worker": None, "escaped_wsgi_app": None})
 
 
 def register(app: Flask, workers: Workers) -> None:
     log = StreamLog(workers)
-    app.wsgi_app = catch_escaping(app.wsgi_app, "/streaming/async")  # type: ignore[method-assign]
+    escapes = EscapeLog()
+    app.wsgi_app = escapes.observe_escaping(app.wsgi_app, "/streaming/async")  # type: ignore[method-assign]
     _teardown_hooks(app, log)
+    _aftermath_views(app, log, escapes)
     _plain_views(app, workers)
     _order_views(app, workers, log)
     _disconnect_views(app, workers, log)
@@ -111,6 +133,26 @@ def _teardown_hooks(app: Flask, log: StreamLog) -> None:
     @app.teardown_appcontext
     def stream_teardown_appcontext(exc: BaseException | None) -> None:
         log_teardown("teardown_appcontext")
+
+
+def _aftermath_views(app: Flask, log: StreamLog, escapes: EscapeLog) -> None:
+    """What escaped the async stream's ``wsgi_app``, and the requests that come after it: each
+    notes its worker, whether it found the failed request's ``g`` (an app context left pushed on
+    its worker), and, through the teardown log, whether its own teardown_appcontext ran."""
+
+    @app.get("/streaming/async/escaped")
+    def streaming_async_escaped() -> Any:
+        return escapes.take(request.args["token"])
+
+    @app.get("/streaming/after")
+    def streaming_after() -> Any:
+        found = g.get("stream_token")
+        g.stream_token = request.args["token"]
+        return {"worker": threading.get_ident(), "found_g_of": found}
+
+    @app.get("/streaming/after/report")
+    def streaming_after_report() -> Any:
+        return {token: log.take(token, 0)["events"] for token in request.args["tokens"].split(",")}
 
 
 def _plain_views(app: Flask, workers: Workers) -> None:

@@ -151,6 +151,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "and where each version range (flask=, werkzeug=, python=, ...) holds; elsewhere its "
         "cell is n/a with the reason",
     )
+    config.addinivalue_line(
+        "markers",
+        "restarts_server(reason): the check may leave the server in a state of its own making "
+        "(e.g. contexts left on a worker); the next check gets a freshly started server",
+    )
     model = config.getoption("flask_model")
     if model is None:
         config.pluginmanager.register(LiveTestsNeedAModel(), "flask-context-matrix-no-model")

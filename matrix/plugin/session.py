@@ -450,8 +450,10 @@ class MatrixSession:
             if written:
                 detail["server_log"] = written[-SERVER_LOG_KEPT:]
                 report.sections.append(("server log while it ran", "\n".join(written)))
-        if outcome == "timeout":
-            column.poisoned = True  # a hung server could hang every later check: start afresh
+        if outcome == "timeout" or item.get_closest_marker("restarts_server"):
+            # A hung server could hang every later check, and a check marked so may leave state
+            # of its own on a worker: either way the next check gets a fresh server.
+            column.poisoned = True
         column.save()
 
     @pytest.hookimpl(wrapper=True)

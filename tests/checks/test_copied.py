@@ -177,10 +177,11 @@ ASYNC_COPY = "copy_current_request_context runs async functions since Flask 2.1"
     [
         pytest.param("worker", marks=pytest.mark.applies(flask=">=2.1", reason=ASYNC_COPY)),
         pytest.param("awaited", marks=pytest.mark.applies(flask=">=2.1", reason=ASYNC_COPY)),
+        pytest.param("run_in_executor", marks=pytest.mark.applies(flask=">=2.1", reason=ASYNC_COPY)),
     ],
 )
 def test_copy_context_async(live: LiveClient, verdict: Verdict, variant: str) -> None:
-    """An ``async def`` copied-context function reads args and session, called from a worker or
-    awaited inside an async view."""
+    """An ``async def`` copied-context function reads args and session, called from a worker,
+    awaited inside an async view, or handed by one to ``loop.run_in_executor``."""
     body = live.json(f"/copied/async-{variant}", {"marker": MARKER})
     verdict.compare({"result": {"value": READS}}, {"result": body["observed"]})

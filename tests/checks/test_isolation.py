@@ -140,18 +140,21 @@ hypercorn's own WSGI support uses: min(32, CPUs + 4)), so on a server that runs 
 pool of reused workers at least two of them share a worker, whatever the scheduling."""
 
 
-@pytest.mark.parametrize("variant", ["keepalive", "new_connection"])
+@pytest.mark.parametrize(
+    "variant", ["keepalive", "new_connection", "async_keepalive", "async_new_connection"]
+)
 def test_contextvar_leak(live: LiveClient, verdict: Verdict, variant: str) -> None:
-    """A ContextVar a view sets and never resets is not seen by any later request, whether those
-    come on the same HTTP/1.1 keep-alive connection or each on a new one."""
+    """A ContextVar a view (sync, or ``async def``) sets and never resets is not seen by any later
+    request, whether those come on the same HTTP/1.1 keep-alive connection or each on a new one."""
     run = uuid.uuid4().hex[:8]
     tokens = [f"leak-{run}-{i}" for i in range(LEAK_REQUESTS)]
+    path = "/isolation/contextvar-async" if variant.startswith("async_") else "/isolation/contextvar"
     answers: list[Answer]
-    if variant == "keepalive":
+    if variant.endswith("keepalive"):
         with live.keep_alive() as get:
-            answers = [get("/isolation/contextvar", {"token": t}) for t in tokens]
+            answers = [get(path, {"token": t}) for t in tokens]
     else:
-        answers = [live.get_once("/isolation/contextvar", {"token": t}) for t in tokens]
+        answers = [live.get_once(path, {"token": t}) for t in tokens]
     # Only this view sets the variable: anything a request finds there an earlier request left,
     # in this check or (on a reused worker) in an earlier one.
     seen = [a.body["seen"] for a in answers]

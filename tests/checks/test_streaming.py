@@ -3,9 +3,12 @@ around a stream_with_context body, async views, a client that leaves."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import uuid
 from typing import Any
+
+import pytest
 
 from matrix.client import LiveClient
 from matrix.plugin.verdict import Verdict
@@ -65,16 +68,81 @@ def test_stream_teardown_order(live: LiveClient, verdict: Verdict) -> None:
     )
 
 
+def stream_async(live: LiveClient) -> tuple[dict[str, Any], Any, dict[str, Any]]:
+    """The three-chunk stream from the async view, as the server answers it (a failure is its own
+    error response); what escaped Flask's wsgi_app, and on which worker; then the body's log."""
+    token = uuid.uuid4().hex
+    status: int | str
+    try:
+        status, body = live.request("/streaming/async", {"token": token, "marker": MARKER})
+    except (http.client.HTTPException, ConnectionError) as exc:  # a server that cut the response short
+        status, body = type(exc).__name__, b""
+    escaped = live.json("/streaming/async/escaped", {"token": token})
+    lines = [line for line in body.decode(errors="replace").splitlines() if line.strip()]
+    chunks = [json.loads(line) for line in lines] if status == 200 else []
+    # Flask's body never runs when the error escaped wsgi_app: don't wait for it to finish.
+    log = live.json(
+        "/streaming/log", {"token": token, **({"wait": 0} if escaped["escaped_wsgi_app"] else {})}
+    )
+    return (
+        {"status": status, "chunks": chunks, "escaped_wsgi_app": escaped["escaped_wsgi_app"]},
+        escaped["worker"],
+        log,
+    )
+
+
+@pytest.mark.restarts_server(reason="a failed async stream may leave its contexts on a server worker")
 def test_stream_async_view(live: LiveClient, verdict: Verdict) -> None:
     """A stream_with_context generator returned from an ``async def`` view reads request.args in
     every chunk, and the body ends without an error."""
-    response, log = stream(live, "/streaming/async")
+    response, _, log = stream_async(live)
     errors = [e for e in log["events"] if e.startswith("raised ")]
     verdict.compare(
         {"status": 200, "chunks": [{"value": MARKER}] * 3, "escaped_wsgi_app": None, "errors": []},
         {**response, "errors": [json.loads(e.removeprefix("raised ")) for e in errors]},
         events=log["events"],
         finished=log["finished"],
+    )
+
+
+ON_THE_FAILED_WORKER = 3
+"""Later requests wanted on the worker that ran the async stream: requests are sent, each on a new
+connection, until this many ran there (or ``LATER_BOUND`` were sent), so a pool server's
+scheduling cannot decide whether the check looks at that worker at all."""
+LATER_BOUND = 120
+"""At most this many later requests: a server whose workers do not outlive a request (a thread or
+greenlet per connection) never runs one on the failed request's worker."""
+
+
+@pytest.mark.restarts_server(reason="a failed async stream may leave its contexts on a server worker")
+def test_stream_async_view_aftermath(live: LiveClient, verdict: Verdict) -> None:
+    """After the async view's stream, later requests (each on a new connection, 3 of them at
+    least on the worker that ran it, where workers are reused) each start with a g of their own,
+    empty, and have their own teardown_appcontext."""
+    response, failed_worker, _ = stream_async(live)
+    run = uuid.uuid4().hex[:8]
+    later: list[str] = []
+    answers: list[Any] = []
+    while (
+        len(later) < LATER_BOUND and sum(a["worker"] == failed_worker for a in answers) < ON_THE_FAILED_WORKER
+    ):
+        later.append(f"after-{run}-{len(later)}")
+        answers.append(live.get_once("/streaming/after", {"token": later[-1]}).body)
+    teardowns = live.json("/streaming/after/report", {"tokens": ",".join(later)})
+    verdict.compare(
+        {"a_later_request_found_an_earlier_g": False, "a_later_request_had_no_teardown_appcontext": False},
+        {
+            "a_later_request_found_an_earlier_g": any(a["found_g_of"] is not None for a in answers),
+            "a_later_request_had_no_teardown_appcontext": any(
+                "teardown_appcontext" not in teardowns[t] for t in later
+            ),
+        },
+        stream_status=response["status"],
+        escaped_wsgi_app=response["escaped_wsgi_app"],
+        later_requests=len(later),
+        on_the_failed_worker=sum(1 for a in answers if a["worker"] == failed_worker),
+        found_an_earlier_g=sum(1 for a in answers if a["found_g_of"] is not None),
+        without_teardown_appcontext=sum(1 for t in later if "teardown_appcontext" not in teardowns[t]),
     )
 
 
