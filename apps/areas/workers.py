@@ -26,7 +26,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, cast
 
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, copy_current_request_context, current_app, g, has_request_context, request, url_for
 
 from apps.gate import GateRegistry
 from apps.observe import observe, raised
@@ -81,6 +81,7 @@ def register(app: Flask, workers: Workers) -> None:
         return {"i": echoed, "in_flight": gate.max_inside}
 
     _single_views(app, workers)
+    _outside_request_views(app, workers)
 
 
 def _native_views(app: Flask, workers: Workers, gates: GateRegistry) -> None:
@@ -312,3 +313,45 @@ def _single_views(app: Flask, workers: Workers) -> None:
             "plain_thread_inherits": bool(plain) and plain[0] == request.args["token"],
             "thread_inherit_context": flag,
         }
+
+
+def _outside_request_views(app: Flask, workers: Workers) -> None:
+    """What a job with only an app context (a task queue's, an executor's) can do of the
+    request-bound helpers: build a URL, copy a request context."""
+
+    @app.get("/workers/url-for-in-app-context")
+    def url_for_in_app_context() -> Any:
+        """A native worker pushes only ``app.app_context()`` (no request, no SERVER_NAME) and
+        builds a URL, as a job sending a link by mail does."""
+
+        def work() -> Any:
+            with app.app_context():
+                return {"url_for": observe(lambda: url_for("workers_echo"))}
+
+        return {"worker": workers.spawn(work).join(JOIN_TIMEOUT), "view": url_for("workers_echo")}
+
+    @app.teardown_appcontext
+    def count_outside_request_teardown(exc: BaseException | None) -> None:
+        probe = g.get("outside_request_probe")
+        if probe is not None:
+            probe.append("teardown_appcontext")
+
+    @app.get("/workers/copy-context-outside-request")
+    def copy_context_outside_request() -> Any:
+        """A native worker with only ``app.app_context()`` decorates a function with
+        copy_current_request_context (a Celery task or an executor job started outside a view)."""
+
+        def work() -> Any:
+            torn_down: list[str] = []
+            with app.app_context():
+                g.outside_request_probe = torn_down
+                decorated = observe(lambda: callable(copy_current_request_context(lambda: None)))
+                app_after = observe(lambda: current_app.name)
+            return {
+                "decorator": decorated.get("raises", "no error"),
+                "message": decorated.get("message"),
+                "current_app_after": app_after,
+                "teardown_appcontext": len(torn_down),
+            }
+
+        return {"worker": workers.spawn(work).join(JOIN_TIMEOUT)}

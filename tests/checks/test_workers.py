@@ -186,6 +186,25 @@ def test_thread_context_argument(live: LiveClient, verdict: Verdict) -> None:
     )
 
 
+def test_url_for_in_app_context(live: LiveClient, verdict: Verdict) -> None:
+    """A native worker that pushed only ``app.app_context()`` builds a URL with url_for, as the view
+    does (no SERVER_NAME configured, the common case)."""
+    body = live.json("/workers/url-for-in-app-context")
+    verdict.compare({"url_for": {"value": "/workers/echo"}}, body["worker"], view=body["view"])
+
+
+def test_copy_context_outside_request(live: LiveClient, verdict: Verdict) -> None:
+    """In a native worker with only ``app.app_context()``, copy_current_request_context raises
+    RuntimeError (there is no request to copy), and the worker's app context is still current
+    and runs its teardown_appcontext once as it exits."""
+    worker = live.json("/workers/copy-context-outside-request")["worker"]
+    verdict.compare(
+        {"decorator": "RuntimeError", "current_app_after": {"value": APP_NAME}, "teardown_appcontext": 1},
+        {k: v for k, v in worker.items() if k != "message"},
+        message=worker["message"],
+    )
+
+
 RESOURCES = pytest.mark.applies(
     sqlalchemy=">=2",
     reason="needs SQLAlchemy 2, which the resources extra installs: pip install "
