@@ -14,7 +14,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from flask import Flask, Response, g, has_app_context, request, stream_with_context
+from flask import Flask, Response, g, has_app_context, has_request_context, request, stream_with_context
 
 from apps.observe import observe, raised, without_addresses
 from apps.shared import GATE_TIMEOUT, JOIN_TIMEOUT, yield_a_few
@@ -91,20 +91,33 @@ class EscapeLog:
             if environ.get("PATH_INFO") != path:
                 return wsgi_app(environ, start_response)
             token = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("token", [""])[0]
-            seen: dict[str, Any] = {"worker": threading.get_ident(), "escaped_wsgi_app": None}
+            seen: dict[str, Any] = {
+                "worker": threading.get_ident(),
+                "escaped_wsgi_app": None,
+                "left_pushed": None,
+            }
             with self._lock:
                 self._seen[token] = seen
             try:
                 return wsgi_app(environ, start_response)
             except Exception as exc:
                 seen["escaped_wsgi_app"] = without_addresses(raised(exc))
+                # While the error is in flight its traceback keeps the failed request's objects
+                # alive, so what is still pushed here is what Flask left, not what a garbage
+                # collection has since undone.
+                seen["left_pushed"] = _pushed()
                 raise
 
         return observed_wsgi_app
 
     def take(self, token: str) -> dict[str, Any]:
         with self._lock:
-            return self._seen.pop(token, {"worker": None, "escaped_wsgi_app": None})
+            return self._seen.pop(token, {"worker": None, "escaped_wsgi_app": None, "left_pushed": None})
+
+
+def _pushed() -> dict[str, bool]:
+    """Which Flask contexts are pushed in the calling (server's) context."""
+    return {"app_context": has_app_context(), "request_context": has_request_context()}
 
 
 def register(app: Flask, workers: Workers) -> None:

@@ -68,9 +68,10 @@ def test_stream_teardown_order(live: LiveClient, verdict: Verdict) -> None:
     )
 
 
-def stream_async(live: LiveClient) -> tuple[dict[str, Any], Any, dict[str, Any]]:
+def stream_async(live: LiveClient) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The three-chunk stream from the async view, as the server answers it (a failure is its own
-    error response); what escaped Flask's wsgi_app, and on which worker; then the body's log."""
+    error response); what escaped Flask's wsgi_app, on which worker, and what Flask left pushed
+    there; then the body's log."""
     token = uuid.uuid4().hex
     status: int | str
     try:
@@ -86,7 +87,7 @@ def stream_async(live: LiveClient) -> tuple[dict[str, Any], Any, dict[str, Any]]
     )
     return (
         {"status": status, "chunks": chunks, "escaped_wsgi_app": escaped["escaped_wsgi_app"]},
-        escaped["worker"],
+        escaped,
         log,
     )
 
@@ -109,17 +110,20 @@ ON_THE_FAILED_WORKER = 3
 """Later requests wanted on the worker that ran the async stream: requests are sent, each on a new
 connection, until this many ran there (or ``LATER_BOUND`` were sent), so a pool server's
 scheduling cannot decide whether the check looks at that worker at all."""
-LATER_BOUND = 120
+LATER_BOUND = 40
 """At most this many later requests: a server whose workers do not outlive a request (a thread or
 greenlet per connection) never runs one on the failed request's worker."""
 
 
 @pytest.mark.restarts_server(reason="a failed async stream may leave its contexts on a server worker")
 def test_stream_async_view_aftermath(live: LiveClient, verdict: Verdict) -> None:
-    """After the async view's stream, later requests (each on a new connection, 3 of them at
-    least on the worker that ran it, where workers are reused) each start with a g of their own,
-    empty, and have their own teardown_appcontext."""
-    response, failed_worker, _ = stream_async(live)
+    """When the async view's stream fails in Flask's wsgi_app, Flask has popped every context it
+    pushed in the server's worker before the error reaches the server. What later requests on that
+    worker then meet (sent, each on a new connection, until 3 ran there where workers are reused)
+    is recorded: it depends on where the failed request's leftovers are finally collected, so it
+    is detail, not verdict."""
+    response, escaped, _ = stream_async(live)
+    failed_worker = escaped["worker"]
     run = uuid.uuid4().hex[:8]
     later: list[str] = []
     answers: list[Any] = []
@@ -129,14 +133,11 @@ def test_stream_async_view_aftermath(live: LiveClient, verdict: Verdict) -> None
         later.append(f"after-{run}-{len(later)}")
         answers.append(live.get_once("/streaming/after", {"token": later[-1]}).body)
     teardowns = live.json("/streaming/after/report", {"tokens": ",".join(later)})
+    left = escaped["left_pushed"] or {}
     verdict.compare(
-        {"a_later_request_found_an_earlier_g": False, "a_later_request_had_no_teardown_appcontext": False},
-        {
-            "a_later_request_found_an_earlier_g": any(a["found_g_of"] is not None for a in answers),
-            "a_later_request_had_no_teardown_appcontext": any(
-                "teardown_appcontext" not in teardowns[t] for t in later
-            ),
-        },
+        {"contexts_left_pushed_by_the_error": False},
+        {"contexts_left_pushed_by_the_error": any(left.values())},
+        left_pushed=escaped["left_pushed"],
         stream_status=response["status"],
         escaped_wsgi_app=response["escaped_wsgi_app"],
         later_requests=len(later),
