@@ -22,7 +22,7 @@ from _pytest.outcomes import Exit
 from matrix.catalog import CatalogError, Deviation, load_catalog, load_expectations
 from matrix.client import CheckTimeout
 from matrix.datafile import DataFileError, read_toml
-from matrix.launch.parent import LiveServer, serve_in_subprocess
+from matrix.launch.parent import LiveServer, ServerStartError, serve_in_subprocess
 from matrix.launch.servers import SERVERS, UnknownServer, check_installed, check_server_names, default_server
 from matrix.models import MODELS
 from matrix.outcomes import OUTCOMES, Outcome
@@ -222,21 +222,32 @@ class Column:
             self.live.stop()
             self.live = None
         if self.live is None:
-            self.live = serve_in_subprocess(
-                self.session.model,
-                self.session.app,
-                self.log,
-                server=self.name,
-                calibration_timeout=self.session.timeout,
-                config=wanted,
-                setup=self.session.app_setup,
-                in_flight=self.session.app != OWN_APP,
-            )
+            try:
+                self.live = self._start(wanted)
+            except ServerStartError:
+                if not self.starts:
+                    raise  # the column's first start: its one line ends the session
+                # A restart the harness asked for (a timed-out check, a restarts_server check, a
+                # new config) that fails once, e.g. a calibration wave under a loaded machine, is
+                # the harness's: one more try, both attempts in the server's log (appended).
+                self.live = self._start(wanted)
             self.live_config = wanted
             self.starts += 1
             self.record.calibration = self.live.calibration
             self.poisoned = False
         return self.live
+
+    def _start(self, config: dict[str, Any]) -> LiveServer:
+        return serve_in_subprocess(
+            self.session.model,
+            self.session.app,
+            self.log,
+            server=self.name,
+            calibration_timeout=self.session.timeout,
+            config=config,
+            setup=self.session.app_setup,
+            in_flight=self.session.app != OWN_APP,
+        )
 
     def stop(self) -> None:
         if self.live is not None:

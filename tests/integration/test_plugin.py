@@ -16,7 +16,7 @@ def test_teardown(live, verdict):
 def test_bare_worker(live, verdict):
     verdict.compare({"ok": True}, {"ok": live.json("/ready")["ok"]})
 
-def test_isolation(live, verdict):
+def test_nested_app_context(live, verdict):
     verdict.compare({"ok": True}, {"ok": live.json("/ready")["ok"]})
 
 def test_app_context_worker(live, verdict):
@@ -32,7 +32,7 @@ reason = "documented, but the ideal holds: must show as unexpected-pass"
 cite = ["https://example.invalid/a"]
 
 [[deviation]]
-check = "isolation"
+check = "nested_app_context"
 models = ["threads"]
 observed.ok = true
 reason = "never applies (the observation equals the ideal)"
@@ -66,7 +66,7 @@ def test_outcomes_timeout_and_restart(pytester: pytest.Pytester, tmp_path: Path)
     assert {check: cell["outcome"] for check, cell in cells.items()} == {
         "teardown": "timeout",
         "bare_worker": "unexpected-pass",
-        "isolation": "pass",
+        "nested_app_context": "pass",
         "app_context_worker": "fail",
     }
     assert cells["teardown"]["duration"] < 10
@@ -276,3 +276,56 @@ NEVER = threading.Event()
 
 
 def create_app():"""
+
+
+FAILS_ON_ITS_SECOND_START = """
+from pathlib import Path
+
+from flask import Flask
+
+
+def create_app(counter):
+    starts = Path(counter)
+    starts.write_text(starts.read_text() + "x" if starts.exists() else "x")
+    if starts.read_text() == "xx":
+        raise RuntimeError("the second start fails, once")
+    app = Flask(__name__)
+    app.get("/ok")(lambda: {"ok": True})
+    return app
+"""
+
+RESTARTING_CHECKS = """
+import pytest
+
+@pytest.mark.restarts_server(reason="leaves state on a worker")
+def test_after_this_request(live, verdict):
+    verdict.compare({"ok": True}, {"ok": live.json("/ok")["ok"]})
+
+def test_call_on_close(live, verdict):
+    verdict.compare({"ok": True}, {"ok": live.json("/ok")["ok"]})
+"""
+
+
+def test_a_restart_that_fails_once_is_retried_and_the_column_goes_on(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """After a restarts_server check the server is started afresh; a restart that fails once is
+    tried again (both attempts in the log), so the column's later checks still run, while a
+    column's first start that fails still ends the session with its one line."""
+    pytester.makepyfile(myflaky=FAILS_ON_ITS_SECOND_START, test_checks=RESTARTING_CHECKS)
+    record, counter = tmp_path / "record.json", tmp_path / "starts"
+    result = pytester.runpytest_subprocess(
+        "--flask-model=threads",
+        f"--flask-app=myflaky:create_app(counter={str(counter)!r})",
+        f"--flask-record={record}",
+        f"--flask-logs={tmp_path}",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(passed=2)
+    assert {c: cell["outcome"] for c, cell in outcomes(record).items()} == {
+        "after_this_request": "pass",
+        "call_on_close": "pass",
+    }
+    assert counter.read_text() == "xxx"
+    assert "the second start fails, once" in (tmp_path / "threads--werkzeug.log").read_text()
