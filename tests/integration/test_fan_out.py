@@ -76,7 +76,8 @@ def test_fan_out_shows_red_cells_and_a_line_per_column_and_logs_the_rest(tmp_pat
             "--",
             "tests/checks/test_isolation.py",
             "-k",
-            "test_isolation",
+            # apps.leaky's shared session turns isolation_nested red too: one red check per column
+            "test_isolation and not nested",
             "-p",
             "no:cacheprovider",
             "--flask-app=apps.leaky:create_app",
