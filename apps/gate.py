@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from apps.shared import Keyed
+from apps.shared import Keyed, yield_a_few
 from matrix.models.base import Workers
 
 CAPACITY_PROBE = 100
@@ -169,3 +169,14 @@ class GateRegistry:
 
     def get(self, wave: str, size: int, timeout: float) -> Gate:
         return self._gates.get(wave, lambda: Gate(self._workers, size, timeout, self._capacity))
+
+    def hold(self, wave: str, size: int, timeout: float) -> Gate:
+        """Join the wave's gate, wait there with the others, yield a few times inside (where
+        another request may run), leave; the gate, whose ``report()`` the caller answers with."""
+        gate = self.get(wave, size, timeout)
+        gate.enter()
+        try:
+            yield_a_few(self._workers)
+        finally:
+            gate.leave()
+        return gate

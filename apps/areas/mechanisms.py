@@ -30,7 +30,7 @@ from flask import (
 )
 
 from apps.gate import GateRegistry, server_capacity
-from apps.shared import GATE_TIMEOUT, TokenLog, yield_a_few
+from apps.shared import GATE_TIMEOUT, TokenLog
 from apps.stores import MarkerStore, marker_store
 from matrix.models.base import Workers
 
@@ -49,13 +49,7 @@ def register(app: Flask, workers: Workers) -> None:
 
     def held() -> dict[str, Any]:
         """Wait with the wave's other requests at its gate, yielding inside; the gate's report."""
-        gate = gates.get(request.args["wave"], int(request.args["size"]), GATE_TIMEOUT)
-        gate.enter()
-        try:
-            yield_a_few(workers)
-        finally:
-            gate.leave()
-        return gate.report()
+        return gates.hold(request.args["wave"], int(request.args["size"]), GATE_TIMEOUT).report()
 
     _hook_views(area, store, held)
     _teardown_views(app, area, store, teardowns, held)

@@ -119,12 +119,7 @@ def _lifecycle_views(app: Flask, workers: Workers, files: SignalFiles, gates: Ga
     def signals_lifecycle() -> Any:
         """Overlap at a gate; raise (through the error handler) when asked."""
         token = request.args["sigtok"]
-        gate = gates.get(request.args["wave"], int(request.args["size"]), GATE_TIMEOUT)
-        gate.enter()
-        try:
-            yield_a_few(workers)
-        finally:
-            gate.leave()
+        gate = gates.hold(request.args["wave"], int(request.args["size"]), GATE_TIMEOUT)
         if request.args.get("raise") == "1":
             raise SignalProbeError(f"raised for {token}")
         return {"token": token, **gate.report()}

@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Response, after_this_request, current_app, g
 
 from apps.gate import GateRegistry, server_capacity
 from apps.observe import observe
-from apps.shared import GATE_TIMEOUT, JOIN_TIMEOUT, TokenLog, yield_a_few
+from apps.shared import GATE_TIMEOUT, JOIN_TIMEOUT, TokenLog
 from matrix.models.base import Workers
 
 CLOSE_WAIT = 0.5
@@ -62,7 +62,7 @@ def _exc_name(exc: BaseException | None) -> str | None:
 def register(app: Flask, workers: Workers) -> None:
     bp = Blueprint("area_teardown", __name__, url_prefix="/teardown")
     log = TokenLog(workers)
-    _once_views(app, bp, log, GateRegistry(workers, capacity=server_capacity(app)), workers)
+    _once_views(app, bp, log, GateRegistry(workers, capacity=server_capacity(app)))
     _raising_callbacks(app, bp, log)
     _observing_callbacks(app, bp, log)
     _outer_context_views(app, bp, workers, log)
@@ -75,19 +75,14 @@ def register(app: Flask, workers: Workers) -> None:
     app.register_blueprint(bp)
 
 
-def _once_views(app: Flask, bp: Blueprint, log: TokenLog, gates: GateRegistry, workers: Workers) -> None:
+def _once_views(app: Flask, bp: Blueprint, log: TokenLog, gates: GateRegistry) -> None:
     """A view, held at its wave's gate with the others, that raises when asked; its
     teardown_request and teardown_appcontext calls, logged."""
 
     @bp.get("/once")
     def once() -> Any:
         g.area_teardown_probe = ("once", request.args["token"])
-        gate = gates.get(request.args["wave"], int(request.args["size"]), GATE_TIMEOUT)
-        gate.enter()
-        try:
-            yield_a_few(workers)
-        finally:
-            gate.leave()
+        gates.hold(request.args["wave"], int(request.args["size"]), GATE_TIMEOUT)
         if request.args.get("raise") == "1":
             raise TeardownAreaError("the view raised on purpose")
         return {"ok": True}
