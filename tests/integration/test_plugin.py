@@ -309,9 +309,9 @@ def test_call_on_close(live, verdict):
 def test_a_restart_that_fails_once_is_retried_and_the_column_goes_on(
     pytester: pytest.Pytester, tmp_path: Path
 ) -> None:
-    """After a restarts_server check the server is started afresh; a restart that fails once is
-    tried again (both attempts in the log), so the column's later checks still run, while a
-    column's first start that fails still ends the session with its one line."""
+    """After a restarts_server check the server is started afresh; a start that fails once is
+    tried again (both attempts in the log), so the column's later checks still run (a start that
+    fails twice still ends the session with its one line: test_server_that_cannot_start_is_one_line)."""
     pytester.makepyfile(myflaky=FAILS_ON_ITS_SECOND_START, test_checks=RESTARTING_CHECKS)
     record, counter = tmp_path / "record.json", tmp_path / "starts"
     result = pytester.runpytest_subprocess(
