@@ -74,9 +74,7 @@ def _hook_views(area: Blueprint, store: MarkerStore, held: Held) -> None:
     @area.after_request
     def read_back(response: Response) -> Response:
         if request.endpoint == "mechanisms.hooks":
-            body = json.loads(response.get_data())
-            body["seen"]["after_request"] = store.get()
-            response.set_data(json.dumps(body))
+            _add_seen(response, "after_request", store.get())
         return response
 
     @area.get("/hooks")
@@ -85,9 +83,7 @@ def _hook_views(area: Blueprint, store: MarkerStore, held: Held) -> None:
 
         @after_this_request
         def this_request(response: Response) -> Response:
-            body = json.loads(response.get_data())
-            body["seen"]["after_this_request"] = store.get()
-            response.set_data(json.dumps(body))
+            _add_seen(response, "after_this_request", store.get())
             return response
 
         report = held()
@@ -214,6 +210,7 @@ def _flash_views(area: Blueprint, held: Held) -> None:
 
 
 def _add_seen(response: Response, where: str, value: Any) -> None:
+    """Add what a hook read after the view to the view's JSON answer, under ``seen``."""
     body = json.loads(response.get_data())
     body["seen"][where] = value
     response.set_data(json.dumps(body))
