@@ -300,23 +300,39 @@ def _expectations(path: Path, data: dict[str, Any], known: set[str]) -> Expectat
     deviations = []
     for index, raw in enumerate(data.get("deviation", [])):
         where = f"{path}: deviation #{index + 1}"
-        check, scope, cite = _scope(where, raw, "deviation", known)
-        observed = raw["observed"]
-        if not isinstance(observed, dict) or not observed:
-            raise CatalogError(f"{where} ({check}): observed must be a non-empty table")
-        deviations.append(Deviation(check, scope, cite, observed, _text(where, raw, "reason")))
+        for check in _checks(where, raw, known):
+            scope, cite = _scope(where, raw, "deviation", check)
+            observed = raw["observed"]
+            if not isinstance(observed, dict) or not observed:
+                raise CatalogError(f"{where} ({check}): observed must be a non-empty table")
+            deviations.append(Deviation(check, scope, cite, observed, _text(where, raw, "reason")))
     notes = [
-        Note(*_scope(where, raw, "note", known), text=_text(where, raw, "text"))
+        Note(check, *_scope(where, raw, "note", check), text=_text(where, raw, "text"))
         for index, raw in enumerate(data.get("note", []))
         for where in [f"{path}: note #{index + 1}"]
+        for check in _checks(where, raw, known)
     ]
     return Expectations(tuple(deviations), tuple(notes))
 
 
-def _scope(where: str, raw: Any, row: str, known: set[str]) -> tuple[str, Scope, tuple[str, ...]]:
-    """A row's check, scope and sources, validated."""
+def _checks(where: str, raw: Any, known: set[str]) -> list[str]:
+    """The check ids a row names: one id, or a list of them sharing the row's scope and text."""
     if not isinstance(raw, dict):
         raise CatalogError(f"{where} is not a table")
+    if "check" not in raw:
+        raise CatalogError(f"{where} lacks 'check'")
+    named = raw["check"]
+    checks = named if isinstance(named, list) else [named]
+    if not checks or not all(isinstance(c, str) for c in checks):
+        raise CatalogError(f"{where}: check must be a check id or a non-empty list of them")
+    for check in checks:
+        if check not in known:
+            raise CatalogError(f"{where} names unknown check {check!r}; known: {', '.join(sorted(known))}")
+    return checks
+
+
+def _scope(where: str, raw: dict[str, Any], row: str, check: str) -> tuple[Scope, tuple[str, ...]]:
+    """A row's scope and sources, validated (``check`` is one of the ids it names)."""
     keys = _ROW_KEYS[row]
     unknown = set(raw) - keys
     if unknown:
@@ -324,9 +340,6 @@ def _scope(where: str, raw: Any, row: str, known: set[str]) -> tuple[str, Scope,
     for key in _REQUIRED[row]:
         if key not in raw:
             raise CatalogError(f"{where} lacks {key!r}")
-    check = raw["check"]
-    if check not in known:
-        raise CatalogError(f"{where} names unknown check {check!r}; known: {', '.join(sorted(known))}")
     models = raw["models"]
     if not isinstance(models, list) or not models or not all(m in MODELS for m in models):
         raise CatalogError(f"{where} ({check}): models must be a list of {', '.join(MODELS)}")
@@ -341,11 +354,11 @@ def _scope(where: str, raw: Any, row: str, known: set[str]) -> tuple[str, Scope,
     served = [s for s, info in SERVERS.items() if info.model in models]
     if not isinstance(servers, list) or not all(s in served for s in servers):
         raise CatalogError(f"{where} ({check}): servers must be a list of {', '.join(served)}")
-    return check, Scope(tuple(models), tuple(servers), ranges), tuple(cite)
+    return Scope(tuple(models), tuple(servers), ranges), tuple(cite)
 
 
 def _text(where: str, raw: dict[str, Any], key: str) -> str:
     value = raw[key]
     if not isinstance(value, str) or not value.strip():
-        raise CatalogError(f"{where} ({raw['check']}): {key} must be a non-empty string")
+        raise CatalogError(f"{where}: {key} must be a non-empty string")
     return " ".join(value.split())

@@ -4,8 +4,9 @@ Runs in the unpatched driver process. A call that would pass the deadline raises
 which the plugin records as a ``timeout`` cell (and restarts the server). Modes beyond a plain
 request: many requests at once (``concurrently``), several requests on one HTTP/1.1 keep-alive
 connection (``keep_alive``), one request on a connection of its own (``get_once``), a request sent
-and read until the server closes the connection (``exchange_until_closed``), and a streamed
-response left after its first chunk (``first_chunk_then_leave``).
+and read until the server closes the connection (``exchange_until_closed``), a response read to the end
+of its announced length or cut short (``to_the_end``), and a streamed response left after its
+first chunk (``first_chunk_then_leave``).
 """
 
 from __future__ import annotations
@@ -120,6 +121,16 @@ class LiveClient:
         """GET (or POST ``form``) and return status and body; HTTP errors are returned too."""
         with self.bounded(path), self.open(path, params, form, headers) as response:
             return int(response.getcode()), response.read()
+
+    def to_the_end(self, path: str, params: Mapping[str, Any] | None = None) -> tuple[int, str]:
+        """GET ``path``: the status, and whether the body arrived whole (``complete``) or the server
+        closed the connection short of the Content-Length it had announced (``incomplete``)."""
+        with self.bounded(path), self.open(path, params) as response:
+            try:
+                response.read()
+            except http.client.IncompleteRead:
+                return int(response.getcode()), "incomplete"
+            return int(response.getcode()), "complete"
 
     def json(
         self, path: str, params: Mapping[str, Any] | None = None, form: Mapping[str, str] | None = None

@@ -53,3 +53,24 @@ def table_to_json(table: Table) -> dict[str, Any]:
 
 def render_json(table: Table) -> str:
     return json.dumps(table_to_json(table), indent=2, sort_keys=True) + "\n"
+
+
+def same_table(old_text: str, new_text: str) -> bool:
+    """Whether two compatibility.json texts hold the same table: every column and its versions,
+    row, cell outcome, cell note and footnote alike, whatever the cells' details (one run's
+    measurements: thread counts, timings, which worker answered). A text that is not a table
+    of this schema is never the same."""
+    try:
+        old, new = json.loads(old_text), json.loads(new_text)
+    except ValueError:
+        return False
+    if not isinstance(old, dict) or old.get("schema") != new.get("schema"):
+        return False
+    return _without_details(old) == _without_details(new)
+
+
+def _without_details(table: dict[str, Any]) -> dict[str, Any]:
+    cells = table.get("cells")
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        return table
+    return {**table, "cells": [{k: v for k, v in c.items() if k != "detail"} for c in cells]}

@@ -142,14 +142,15 @@ def test_async_teardown(live: LiveClient, verdict: Verdict) -> None:
     """An ``async def`` teardown_request, run while another async view is suspended in its
     loop, runs inside its own request's contexts, with no exception."""
     token, marker = uuid.uuid4().hex, "teardown-marker"
-    (status, _), led = while_async_view_held(
-        live, lambda _: live.request("/async/teardown/", {"token": token, "marker": marker})
+    (status, response), led = while_async_view_held(
+        live, lambda _: live.to_the_end("/async/teardown/", {"token": token, "marker": marker})
     )
     body = live.json("/async/teardown-seen", {"token": token})
     verdict.compare(
         {"ran": True, "seen": {**echo_of(marker), "exc": None}},
         {"ran": body["ran"], "seen": body["seen"]},
         status=status,
+        response=response,
         lead_still_held=led["lead_still_held"],
     )
 

@@ -4,7 +4,6 @@ after the response."""
 
 from __future__ import annotations
 
-import http.client
 import uuid
 from typing import Any
 
@@ -14,17 +13,6 @@ from matrix.plugin.verdict import Verdict
 
 def _token(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:12]}"
-
-
-def get_to_the_end(live: LiveClient, path: str, params: dict[str, str]) -> tuple[int, str]:
-    """GET ``path``: the status, and whether the body arrived whole (``complete``) or the server
-    closed the connection short of the Content-Length it had announced (``incomplete``)."""
-    with live.bounded(path), live.open(path, params) as response:
-        try:
-            response.read()
-        except http.client.IncompleteRead:
-            return response.getcode(), "incomplete"
-        return response.getcode(), "complete"
 
 
 def test_teardown(live: LiveClient, verdict: Verdict) -> None:
@@ -57,7 +45,7 @@ def test_teardown_raising_callback(live: LiveClient, verdict: Verdict) -> None:
     """When one teardown_request and one teardown_appcontext callback raise, every other callback
     of both kinds still runs, in reverse registration order, and the response arrives whole."""
     token = _token("raising")
-    status, response = get_to_the_end(live, "/teardown/raising-callback", {"token": token})
+    status, response = live.to_the_end("/teardown/raising-callback", {"token": token})
     calls = live.json("/teardown/calls", {"token": token})["calls"]
     order = ["registered_third", "registered_second_raises", "registered_first"]
     verdict.compare(
