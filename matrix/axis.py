@@ -84,8 +84,34 @@ class FlaskSpec:
             return self.source
         return f"{self.kind}:{self.version}" if self.version else self.kind
 
-    def requirements(self, axis: Axis) -> list[str]:
-        return [self.requirement, *axis.pins_for(self.version)]
+    def requirements(self, axis: Axis, extra: tuple[str, ...] = ()) -> list[str]:
+        """Flask, the pins its version needs, and ``extra`` (``--with``); a pin on a distribution
+        that ``extra`` names gives way to it."""
+        named = {_name(r) for r in extra}
+        return [self.requirement, *(p for p in axis.pins_for(self.version) if _name(p) not in named), *extra]
+
+
+def _name(requirement: str) -> str:
+    """The canonical distribution name a requirement string starts with."""
+    found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    return re.sub(r"[-_.]+", "-", found[1]).lower() if found else requirement
+
+
+def parse_with(requirements: list[str]) -> tuple[str, ...]:
+    """``--with`` requirements, validated: any distribution but Flask (``--flask`` names Flask);
+    FlaskSpecError (one line) for one that is not a requirement."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    parsed = []
+    for text in requirements:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            raise FlaskSpecError(f"--with {text!r} is not a requirement (e.g. werkzeug==2.0.1)") from None
+        if _name(requirement.name) == "flask":
+            raise FlaskSpecError(f"--with {text!r}: Flask itself is chosen with --flask")
+        parsed.append(str(requirement))
+    return tuple(parsed)
 
 
 _WHEEL = re.compile(r"^[Ff]lask-(?P<version>[^-]+)-")

@@ -11,14 +11,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
 from matrix import __version__
-from matrix.axis import FlaskSpecError, parse_flask_spec
+from matrix.axis import FlaskSpecError, load_axis, parse_flask_spec, parse_with
 from matrix.diff import Change, DiffError, diff_tables, render_diff_markdown, render_diff_terminal
 from matrix.files import write_atomically, write_output
 from matrix.launch.servers import SERVERS, UnknownServer, check_server_names, servers_of
 from matrix.models import MODELS, UnknownModel, check_model_name
 from matrix.records import RecordError, read_records, write_record
-from matrix.report.jsonfile import render_json
+from matrix.report.jsonfile import render_json, same_table
 from matrix.report.markdown import render_markdown
 from matrix.report.terminal import render_terminal
 from matrix.runner import RunError, check_environments, project_root, run_matrix
@@ -50,7 +52,11 @@ def _report(table: Table, args: argparse.Namespace) -> int:
 
         outputs.append((args.markdown, render_markdown(table, load_advice())))
     if args.json:
-        outputs.append((args.json, render_json(table)))
+        text = render_json(table)
+        if _same_table_file(args.json, text):
+            print(f"{args.json}: no cell, version or note changed; left as it is", file=sys.stderr)
+        else:
+            outputs.append((args.json, text))
     if getattr(args, "html", None):
         from matrix.report.html import render_html
 
@@ -68,6 +74,18 @@ def _report(table: Table, args: argparse.Namespace) -> int:
     if red:
         print(f"{len(red)} red cell(s): " + ", ".join(f"{c}@{e}" for c, e in red), file=console)
     return 1 if red or incomplete else 0
+
+
+def _same_table_file(path: Path, text: str) -> bool:
+    """Whether ``path`` already holds this table (only its cells' details differ): rewriting it
+    would change nothing a reader of the table sees, so a regeneration on another day leaves the
+    committed file as it is."""
+    if str(path) == "-" or not path.is_file():
+        return False
+    try:
+        return same_table(path.read_text(encoding="utf-8"), text)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 MIN_WIDTH = 40
@@ -221,30 +239,60 @@ def _spec(text: str) -> Any:
         raise UsageFailure(str(exc)) from None
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    spec, models = _spec(args.flask), _models(args.models)
+def newest_flask() -> str:
+    """The axis's newest Flask: what --package and --with run against when --flask is not given."""
+    return load_axis().default[-1]
+
+
+def _with(args: argparse.Namespace) -> tuple[str, ...]:
     try:
-        records = run_matrix(spec, models, project_root(), servers=args.servers)
+        return parse_with(args.with_ or [])
+    except FlaskSpecError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    spec, models, extra = _spec(args.flask or newest_flask()), _models(args.models), _with(args)
+    try:
+        records = run_matrix(spec, models, project_root(), servers=args.servers, extra=extra)
     except RunError as exc:
         raise UsageFailure(str(exc)) from None
     args.records = [records]
     return cmd_report(args)
 
 
+def _upgrade_sides(args: argparse.Namespace) -> list[tuple[Any, tuple[str, ...], str]]:
+    """Both sides of an upgrade-check: (Flask spec, --with requirements, label). With --package,
+    FROM and TO are versions of that distribution under one Flask (--flask, else the newest)."""
+    extra = _with(args)
+    if not args.package:
+        return [(_spec(side), extra, f"Flask {_spec(side).label}") for side in (args.old, args.new)]
+    spec = _spec(args.flask or newest_flask())
+    sides = []
+    for version in (args.old, args.new):
+        try:
+            Version(version)
+        except InvalidVersion:
+            raise UsageFailure(f"--package {args.package}: {version!r} is not a version") from None
+        pinned = _with(argparse.Namespace(with_=[f"{args.package}=={version}"]))
+        if any(r.split("==")[0].lower() == args.package.lower() for r in extra):
+            raise UsageFailure(f"--with names {args.package}, the package being upgraded")
+        sides.append((spec, (*extra, *pinned), f"{args.package} {version}"))
+    return sides
+
+
 def cmd_upgrade_check(args: argparse.Namespace) -> int:
-    old_spec, new_spec, models = _spec(args.old), _spec(args.new), _models(args.models)
+    (old_spec, old_extra, old_label), (new_spec, new_extra, new_label) = _upgrade_sides(args)
+    models = _models(args.models)
     try:
         root = project_root()
-        old_records = run_matrix(old_spec, models, root, side="from", servers=args.servers)
-        new_records = run_matrix(new_spec, models, root, side="to", servers=args.servers)
+        old_records = run_matrix(old_spec, models, root, "from", args.servers, old_extra)
+        new_records = run_matrix(new_spec, models, root, "to", args.servers, new_extra)
     except RunError as exc:
         raise UsageFailure(str(exc)) from None
-    print(f"== Flask {old_spec.label} -> {new_spec.label} ==")
+    print(f"== {old_label} -> {new_label} ==")
     changes = _print_diff(
-        load_side(old_records),
-        load_side(new_records),
-        (f"Flask {old_spec.label}", f"Flask {new_spec.label}"),
-        args.markdown,
+        load_side(old_records), load_side(new_records), (old_label, new_label), args.markdown
     )
     return upgrade_verdict(changes, args.accept_documented)
 
@@ -293,6 +341,49 @@ def cmd_ci_github(args: argparse.Namespace) -> int:
         return 0
     write_atomically(path, text)
     print(f"wrote {WORKFLOW_PATH}: {len(environments)} jobs + the table job")
+    return 0
+
+
+def cmd_pythons(args: argparse.Namespace) -> int:
+    """The Python axis against the default matrix: every cell whose outcome differs."""
+    from matrix.report.pythons import compare_pythons, render_pythons_markdown, render_pythons_terminal
+
+    try:
+        axis, default = (build_table(read_records([path])) for path in (args.axis, args.default))
+    except RecordError as exc:
+        raise UsageFailure(str(exc)) from None
+    result = compare_pythons(axis, default)
+    if args.markdown:
+        write_output(args.markdown, render_pythons_markdown(result))
+    sys.stdout.write(render_pythons_terminal(result))
+    red = axis.red
+    if red:
+        print(f"{len(red)} red cell(s) on the Python axis: " + ", ".join(f"{c}@{e}" for c, e in red))
+    return 1 if red else 0
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    """Re-resolve the environments to the newest releases and write what they installed into
+    matrix/lock.toml (other environments' rows kept); then ``tox p`` makes the table with them."""
+    from matrix.lock import LOCK_PATH, LockError, load_lock, render_lock
+    from matrix.runner import lock_environments, tox_environments
+
+    try:
+        root = project_root()
+        lock = {name: list(pins) for name, pins in load_lock(root / "matrix" / LOCK_PATH.name).items()}
+        environments = args.environments or tox_environments(root, args.label)
+        if not args.environments and args.label is None:
+            environments += [e for e in tox_environments(root, "examples") if e != "examples-report"]
+        fresh = lock_environments(root, environments)
+    except (RunError, LockError) as exc:
+        raise UsageFailure(str(exc)) from None
+    changed = sorted(name for name, pins in fresh.items() if lock.get(name) != pins)
+    lock.update(fresh)
+    write_atomically(root / "matrix" / LOCK_PATH.name, render_lock(lock))
+    print(
+        f"matrix/lock.toml: {len(fresh)} environment(s) locked, {len(changed)} changed"
+        + (f" ({', '.join(changed)})" if changed else "")
+    )
     return 0
 
 
@@ -348,11 +439,17 @@ EXAMPLES = {
     "  flask-matrix show 'copy_context_*' --model gevent",
     "diff": "flask-matrix diff old/compatibility.json compatibility.json --markdown diff.md",
     "gate": "flask-matrix gate --baseline-ref origin/main",
-    "run": "flask-matrix run --flask 3.1.3 --models threads,gevent\n  flask-matrix run --flask ../flask",
+    "run": "flask-matrix run --flask 3.1.3 --models threads,gevent\n  flask-matrix run --flask ../flask\n"
+    "  flask-matrix run --flask 2.0.3 --with werkzeug==2.0.1 --models threads",
     "upgrade-check": "flask-matrix upgrade-check 3.0.3 3.1.3\n"
+    "  flask-matrix upgrade-check --package a2wsgi 1.9.0 1.10.10 --models asgi\n"
     "  flask-matrix upgrade-check 3.1.3 ../flask --models threads --accept-documented",
     "merge": "flask-matrix merge records-a/ records-b/ --into merged/ --markdown COMPATIBILITY.md",
     "ci": "flask-matrix ci github --check",
+    "pythons": "flask-matrix pythons .matrix/records-python .matrix/records --markdown docs/python-axis.md",
+    "lock": "flask-matrix lock                 (the matrix and the examples)\n"
+    "  flask-matrix lock -m python       (the Python axis)\n"
+    "  flask-matrix lock flask31-gevent",
     "checks": "flask-matrix checks --model gevent\n"
     "  flask-matrix checks --model asgi --servers hypercorn-wsgi -- tests/checks -k copy_context",
     "models": "flask-matrix models",
@@ -419,14 +516,32 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of sub
     gate.add_argument("--table", type=Path, default=Path("compatibility.json"))
     gate.set_defaults(run=cmd_gate)
     run = command("run", "run the matrix on any Flask: version, wheel, folder or VCS")
-    run.add_argument("--flask", required=True, help="3.1.1 | path/flask-X.whl | path/to/flask | git+URL")
+    run.add_argument(
+        "--flask", help="3.1.1 | path/flask-X.whl | path/to/flask | git+URL (default: the axis's newest)"
+    )
+    run.add_argument(
+        "--with",
+        dest="with_",
+        action="append",
+        metavar="REQ",
+        help="also install this (werkzeug==2.0.1, gevent==25.9.1, ...); repeatable",
+    )
     run.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all)")
     run.add_argument("--servers", default="all", help="'all' or server names (one model's each)")
     _table_outputs(run)
     run.set_defaults(run=cmd_run)
     upgrade = command("upgrade-check", "run the matrix on two Flask specs and list what changed")
-    upgrade.add_argument("old", metavar="FROM", help="the Flask you run today (same forms as --flask)")
-    upgrade.add_argument("new", metavar="TO", help="the Flask you want to upgrade to")
+    upgrade.add_argument("old", metavar="FROM", help="the Flask (or --package version) you run today")
+    upgrade.add_argument("new", metavar="TO", help="the one you want to upgrade to")
+    upgrade.add_argument(
+        "--package", help="FROM and TO are versions of this distribution (gevent, a2wsgi, ...)"
+    )
+    upgrade.add_argument(
+        "--flask", help="with --package: the Flask of both sides (default: the axis's newest)"
+    )
+    upgrade.add_argument(
+        "--with", dest="with_", action="append", metavar="REQ", help="also install; repeatable"
+    )
     upgrade.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: all)")
     upgrade.add_argument("--servers", default="all", help="'all' or server names (one model's each)")
     upgrade.add_argument("--markdown", type=Path, help="also write the diff as Markdown")
@@ -445,6 +560,15 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of sub
     ci.add_argument("engine", choices=["github"], help="the CI engine")
     ci.add_argument("--check", action="store_true", help="exit 1 if the committed file is out of date")
     ci.set_defaults(run=cmd_ci_github)
+    pythons = command("pythons", "the Python axis: cells that differ from the default interpreter's")
+    pythons.add_argument("axis", type=Path, help="the Python axis's records (.matrix/records-python)")
+    pythons.add_argument("default", type=Path, help="the default matrix's records (.matrix/records)")
+    pythons.add_argument("--markdown", type=Path, help="also write the comparison as Markdown")
+    pythons.set_defaults(run=cmd_pythons)
+    lock = command("lock", "refresh matrix/lock.toml: resolve environments to the newest releases")
+    lock.add_argument("environments", nargs="*", help="tox environments (default: the matrix and examples)")
+    lock.add_argument("-m", dest="label", help="the environments of a tox label (e.g. python)")
+    lock.set_defaults(run=cmd_lock)
     checks = command("checks", "run the check suite under one model, its servers in parallel")
     checks.add_argument("--model", required=True, help=", ".join(MODELS))
     checks.add_argument("--servers", default="all", help="'all' (default) or the model's server names")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,17 +59,32 @@ def check_environments(root: Path) -> list[str]:
     return environments
 
 
-def run_folder(root: Path, spec: FlaskSpec) -> Path:
-    """``.matrix/runs/<spec>``: versions by name, other specs by a hash of their source."""
+WITH_ENV = "FLASK_MATRIX_WITH"
+"""Requirements a custom environment installs beside its Flask (one per line): ``--with``."""
+
+
+def run_folder(root: Path, spec: FlaskSpec, extra: tuple[str, ...] = ()) -> Path:
+    """``.matrix/runs/<spec>[+<extra>]``: versions by name, other specs by a hash of their source;
+    other requirements (``--with``) by name where they are plain pins, else by a hash."""
     if spec.kind == "version":
         name = f"flask-{spec.source}"
     else:
         name = f"{spec.kind}-{hashlib.sha256(spec.source.encode()).hexdigest()[:12]}"
+    if extra:
+        plain = all(re.fullmatch(r"[A-Za-z0-9._-]+==[A-Za-z0-9._+!-]+", r) for r in extra)
+        name += "+" + (
+            "+".join(extra) if plain else hashlib.sha256("\n".join(extra).encode()).hexdigest()[:12]
+        )
     return root / ".matrix" / "runs" / name
 
 
-def run_matrix(
-    spec: FlaskSpec, models: list[str], root: Path, side: str = "run", servers: str = "all"
+def run_matrix(  # noqa: PLR0917 - the run's whole description
+    spec: FlaskSpec,
+    models: list[str],
+    root: Path,
+    side: str = "run",
+    servers: str = "all",
+    extra: tuple[str, ...] = (),
 ) -> Path:
     """Build the environments for ``spec`` x ``models``, run the checks, return the records folder.
 
@@ -77,7 +93,7 @@ def run_matrix(
     """
     if importlib.util.find_spec("tox") is None:
         raise RunError("this command drives tox: pip install tox tox-uv (in this environment)")
-    folder = run_folder(root, spec)
+    folder = run_folder(root, spec, extra)
     records = folder / f"records-{side}"  # both sides of FROM == TO keep their own records
     records.mkdir(parents=True, exist_ok=True)
     for stale in records.glob("*.json"):
@@ -98,11 +114,72 @@ def run_matrix(
         "FLASK_SPEC": spec.source,
         "FLASK_MATRIX_RECORDS": str(records),
         "FLASK_MATRIX_SERVERS": servers,
+        WITH_ENV: "\n".join(extra),
     }
-    print(f"flask-matrix: Flask {spec.label} under {', '.join(models)}", flush=True)
+    beside = f" with {', '.join(extra)}" if extra else ""
+    print(f"flask-matrix: Flask {spec.label}{beside} under {', '.join(models)}", flush=True)
     subprocess.run(command, cwd=root, env=env, check=False)
     if not any(records.glob("*.json")):
         raise RunError(
             f"Flask {spec.label}: no environment produced a record (did it install? see the tox output above)"
         )
     return records
+
+
+def tox_environments(root: Path, label: str | None = None) -> list[str]:
+    """Environments as tox lists them: its default list minus the report, or a label's (``tox l -m``)."""
+    if label is None:
+        return check_environments(root)
+    listed = subprocess.run(
+        [sys.executable, "-m", "tox", "l", "-m", label, "-q"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    environments = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
+    if listed.returncode != 0 or not environments:
+        raise RunError(f"tox lists no environment labelled {label!r}: {listed.stderr.strip()[:200]}")
+    return environments
+
+
+def lock_environments(root: Path, environments: list[str]) -> dict[str, list[str]]:
+    """Build ``environments`` at the newest releases (``tox --latest --notest``) and return what
+    each installed, as exact pins. An environment whose interpreter is missing is left out with a
+    line (tox skips it)."""
+    from matrix.lock import LockError, freeze_pins
+
+    command = [
+        sys.executable,
+        "-m",
+        "tox",
+        "p",
+        "-p",
+        "auto",
+        "--latest",
+        "--notest",
+        "-e",
+        ",".join(environments),
+    ]
+    subprocess.run(command, cwd=root, check=False)
+    pins: dict[str, list[str]] = {}
+    for name in environments:
+        python = root / ".tox" / name / "bin" / "python"
+        if not python.is_file():
+            print(
+                f"flask-matrix lock: {name} was not built (interpreter missing?); left as it was", flush=True
+            )
+            continue
+        frozen = subprocess.run(
+            [sys.executable, "-m", "uv", "pip", "freeze", "--python", str(python)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if frozen.returncode != 0:
+            raise RunError(f"{name}: uv pip freeze failed: {frozen.stderr.strip()[:200]}")
+        try:
+            pins[name] = freeze_pins(frozen.stdout)
+        except LockError as exc:
+            raise RunError(f"{name}: {exc}") from None
+    return pins
