@@ -64,6 +64,13 @@ SERVERS: dict[str, ServerInfo] = {
         # Quick shutdown: SIGTERM waits out the graceful timeout with nothing left to finish.
         stop_signal=signal.SIGINT,
     ),
+    "gunicorn-sync": ServerInfo(
+        "threads",
+        "gunicorn sync (1 process, 1 request at a time)",
+        ("gunicorn",),
+        program=_gunicorn("sync"),
+        stop_signal=signal.SIGINT,
+    ),
     # gevent
     "pywsgi": ServerInfo("gevent", "gevent.pywsgi", ("gevent",)),
     "gunicorn-gevent": ServerInfo(
@@ -92,6 +99,20 @@ SERVERS: dict[str, ServerInfo] = {
     ),
     "hypercorn-a2wsgi": ServerInfo(
         "asgi", "hypercorn + a2wsgi WSGIMiddleware", ("hypercorn", "a2wsgi"), program=_hypercorn("app_a2wsgi")
+    ),
+    "uvicorn-a2wsgi": ServerInfo(
+        "asgi",
+        "uvicorn + a2wsgi WSGIMiddleware",
+        ("uvicorn", "a2wsgi"),
+        program=(
+            "uvicorn",
+            "--fd",
+            "{fd}",
+            "--no-access-log",
+            "--lifespan",
+            "off",
+            f"{PROGRAM_APP}:app_a2wsgi",
+        ),
     ),
 }
 """Every server, grouped by model in table order; a model's first server is its default."""
