@@ -36,6 +36,16 @@ class StreamLog:
         self._lock = threading.Lock()
         self._events: dict[str, list[str]] = {}
         self._flags: dict[tuple[str, str], Event] = {}
+        self._workers_of: dict[str, int] = {}
+
+    def note_worker(self, token: str) -> None:
+        """Note the calling worker (the server's thread or greenlet) as the token's."""
+        with self._lock:
+            self._workers_of[token] = threading.get_ident()
+
+    def worker_of(self, token: str) -> int | None:
+        with self._lock:
+            return self._workers_of.pop(token, None)
 
     def add(self, token: str, event: str) -> None:
         with self._lock:
@@ -227,6 +237,7 @@ def _disconnect_views(app: Flask, workers: Workers, log: StreamLog) -> None:
         """Chunk 1, then wait (bounded) until the client has gone and released us, then try to
         send many more chunks."""
         token = g.stream_token = request.args["token"]
+        log.note_worker(token)
         release = log.flag(token, "release")
 
         def generate() -> Iterator[str]:
@@ -249,4 +260,4 @@ def _disconnect_views(app: Flask, workers: Workers, log: StreamLog) -> None:
     def streaming_disconnect_release() -> Any:
         token = request.args["token"]
         log.flag(token, "release").set()
-        return log.take(token, JOIN_TIMEOUT)
+        return {**log.take(token, JOIN_TIMEOUT), "worker": log.worker_of(token)}

@@ -123,16 +123,7 @@ def test_stream_async_view_aftermath(live: LiveClient, verdict: Verdict) -> None
     is recorded: it depends on where the failed request's leftovers are finally collected, so it
     is detail, not verdict."""
     response, escaped, _ = stream_async(live)
-    failed_worker = escaped["worker"]
-    run = uuid.uuid4().hex[:8]
-    later: list[str] = []
-    answers: list[Any] = []
-    while (
-        len(later) < LATER_BOUND and sum(a["worker"] == failed_worker for a in answers) < ON_THE_FAILED_WORKER
-    ):
-        later.append(f"after-{run}-{len(later)}")
-        answers.append(live.get_once("/streaming/after", {"token": later[-1]}).body)
-    teardowns = live.json("/streaming/after/report", {"tokens": ",".join(later)})
+    later = requests_after(live, escaped["worker"])
     left = escaped["left_pushed"] or {}
     verdict.compare(
         {"contexts_left_pushed_by_the_error": False},
@@ -140,11 +131,27 @@ def test_stream_async_view_aftermath(live: LiveClient, verdict: Verdict) -> None
         left_pushed=escaped["left_pushed"],
         stream_status=response["status"],
         escaped_wsgi_app=response["escaped_wsgi_app"],
-        later_requests=len(later),
-        on_the_failed_worker=sum(1 for a in answers if a["worker"] == failed_worker),
-        found_an_earlier_g=sum(1 for a in answers if a["found_g_of"] is not None),
-        without_teardown_appcontext=sum(1 for t in later if "teardown_appcontext" not in teardowns[t]),
+        **later,
     )
+
+
+def requests_after(live: LiveClient, worker: int | None) -> dict[str, int]:
+    """Requests sent, each on a new connection, until ``ON_THE_FAILED_WORKER`` of them ran on
+    ``worker`` (or ``LATER_BOUND`` were sent): how many went, how many ran there, how many found
+    an earlier request's ``g`` and how many had no teardown_appcontext of their own."""
+    run = uuid.uuid4().hex[:8]
+    tokens: list[str] = []
+    answers: list[Any] = []
+    while len(tokens) < LATER_BOUND and sum(a["worker"] == worker for a in answers) < ON_THE_FAILED_WORKER:
+        tokens.append(f"after-{run}-{len(tokens)}")
+        answers.append(live.get_once("/streaming/after", {"token": tokens[-1]}).body)
+    teardowns = live.json("/streaming/after/report", {"tokens": ",".join(tokens)})
+    return {
+        "later_requests": len(tokens),
+        "on_the_failed_worker": sum(1 for a in answers if a["worker"] == worker),
+        "found_an_earlier_g": sum(1 for a in answers if a["found_g_of"] is not None),
+        "without_teardown_appcontext": sum(1 for t in tokens if "teardown_appcontext" not in teardowns[t]),
+    }
 
 
 def test_stream_client_disconnect(live: LiveClient, verdict: Verdict) -> None:
@@ -164,4 +171,24 @@ def test_stream_client_disconnect(live: LiveClient, verdict: Verdict) -> None:
         events=events,
         finished=log["finished"],
         first_chunk_received=b'{"chunk": 1}' in received,
+    )
+
+
+def test_stream_disconnect_aftermath(live: LiveClient, verdict: Verdict) -> None:
+    """After a client left a stream_with_context response mid-stream and the server is done with
+    its body, later requests (sent, each on a new connection, until 3 ran on the stream's worker
+    where workers are reused) each get their own app context, not the stream's ``g``, and their
+    own teardown_appcontext (Flask #6123: a generator the server abandons leaves its context
+    current on a pool thread)."""
+    token = uuid.uuid4().hex
+    live.first_chunk_then_leave("/streaming/disconnect", {"token": token}, b'{"chunk": 1}')
+    log = live.json("/streaming/disconnect/release", {"token": token})
+    later = requests_after(live, log["worker"])
+    verdict.compare(
+        {"found_an_earlier_g": 0, "without_teardown_appcontext": 0},
+        {key: later[key] for key in ("found_an_earlier_g", "without_teardown_appcontext")},
+        stream_events=log["events"],
+        stream_finished=log["finished"],
+        later_requests=later["later_requests"],
+        on_the_streams_worker=later["on_the_failed_worker"],
     )
