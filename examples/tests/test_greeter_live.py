@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-# Servers that run requests one at a time cannot show the bug: asgiref's WsgiToAsgi.
+# Servers that run requests one at a time cannot show the bug: asgiref's WsgiToAsgi and gunicorn's
+# sync worker (one request per process at a time).
 OVERLAPPING = [
     "werkzeug",
     "waitress",
@@ -20,6 +21,7 @@ OVERLAPPING = [
     "eventlet-wsgi",
     "hypercorn-wsgi",
     "hypercorn-a2wsgi",
+    "uvicorn-a2wsgi",
 ]
 
 

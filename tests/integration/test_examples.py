@@ -19,7 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         (
             "threads",
-            {"werkzeug": "expected-fail", "waitress": "expected-fail", "gunicorn-gthread": "expected-fail"},
+            {
+                "werkzeug": "expected-fail",
+                "waitress": "expected-fail",
+                "gunicorn-gthread": "expected-fail",
+                "gunicorn-sync": "pass",
+            },
         ),
         (
             "asgi",
@@ -28,13 +33,15 @@ ROOT = Path(__file__).resolve().parents[2]
                 "uvicorn-asgiref": "pass",
                 "hypercorn-wsgi": "expected-fail",
                 "hypercorn-a2wsgi": "expected-fail",
+                "uvicorn-a2wsgi": "expected-fail",
             },
         ),
     ],
 )
 def test_example_suite_under_every_server(model: str, expected: dict[str, str], tmp_path: Path) -> None:
     """The module-global test fails (documented) under every overlapping server and passes under
-    asgiref's one-thread WsgiToAsgi; the other tests pass everywhere; one record per server."""
+    asgiref's one-thread WsgiToAsgi and gunicorn's sync worker; the other tests pass everywhere;
+    one record per server."""
     result = subprocess.run(
         [
             sys.executable,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from matrix.launch.hygiene import processes_of_driver
+from matrix.launch.servers import servers_of
 from matrix.records import read_record
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,12 +45,12 @@ def checks_args(records: Path) -> list[str]:
 
 
 def start_run(records: Path, *extra: str) -> subprocess.Popen[bytes]:
-    """One pytest: the gevent model's two columns, one after the other."""
+    """One pytest: the gevent model's columns, one after the other."""
     return spawn("pytest", *checks_args(records), "--flask-model=gevent", "--flask-server=all", *extra)
 
 
 def start_fan_out(records: Path, *extra: str) -> subprocess.Popen[bytes]:
-    """``flask-matrix checks``: the asgi model's four columns in two pytest processes."""
+    """``flask-matrix checks``: the asgi model's columns in two pytest processes."""
     return spawn("matrix.cli", "checks", "--model=asgi", "--jobs=2", "--", *checks_args(records), *extra)
 
 
@@ -62,8 +63,8 @@ def wait_until_gone(driver: int) -> list[int]:
 
 COMMANDS = {
     # name: (start, when to interrupt (s, bounds of a seeded random moment), records it writes)
-    "pytest": (start_run, (0.3, 2.5), 2),
-    "fan-out": (start_fan_out, (1.0, 3.0), 4),
+    "pytest": (start_run, (0.3, 2.5), len(servers_of("gevent"))),
+    "fan-out": (start_fan_out, (1.0, 3.0), len(servers_of("asgi"))),
 }
 
 
