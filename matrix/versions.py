@@ -32,6 +32,7 @@ DISTRIBUTIONS = (
     "gunicorn",
     "uvicorn",
     "a2wsgi",
+    "pyuwsgi",
     "blinker",
     "sqlalchemy",
 )

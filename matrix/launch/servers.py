@@ -46,6 +46,24 @@ def _gunicorn(worker_class: str, *options: str) -> tuple[str, ...]:
     )
 
 
+def _uwsgi(*options: str) -> tuple[str, ...]:
+    """uWSGI from the pyuwsgi wheel (see ``matrix.launch.uwsgi``) on the launcher's socket: one
+    worker process, no master (the process is the worker), request logging off."""
+    return (
+        "matrix.launch.uwsgi",
+        "--http-socket",
+        "fd://{fd}",
+        *options,
+        "--processes",
+        "1",
+        "--module",
+        f"{PROGRAM_APP}:app",
+        "--need-app",
+        "--die-on-term",
+        "--disable-logging",
+    )
+
+
 def _hypercorn(attribute: str) -> tuple[str, ...]:
     return ("hypercorn", "--workers", "0", "--bind", "fd://{fd}", f"{PROGRAM_APP}:{attribute}")
 
@@ -71,10 +89,24 @@ SERVERS: dict[str, ServerInfo] = {
         program=_gunicorn("sync"),
         stop_signal=signal.SIGINT,
     ),
+    "uwsgi-threads": ServerInfo(
+        "threads",
+        "uWSGI --threads 4",
+        ("pyuwsgi",),
+        program=_uwsgi("--threads", "4"),
+        stop_signal=signal.SIGINT,
+    ),
     # gevent
     "pywsgi": ServerInfo("gevent", "gevent.pywsgi", ("gevent",)),
     "gunicorn-gevent": ServerInfo(
         "gevent", "gunicorn -k gevent", ("gunicorn",), program=_gunicorn("gevent"), stop_signal=signal.SIGINT
+    ),
+    "uwsgi-gevent": ServerInfo(
+        "gevent",
+        "uWSGI --gevent 100 (its own gevent loop)",
+        ("pyuwsgi",),
+        program=_uwsgi("--gevent", "100", "--gevent-early-monkey-patch"),
+        stop_signal=signal.SIGINT,
     ),
     # eventlet (gunicorn no longer ships an eventlet worker: see the model's note)
     "eventlet-wsgi": ServerInfo("eventlet", "eventlet.wsgi", ("eventlet",)),

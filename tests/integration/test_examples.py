@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
                 "waitress": "expected-fail",
                 "gunicorn-gthread": "expected-fail",
                 "gunicorn-sync": "pass",
+                "uwsgi-threads": "expected-fail",
             },
         ),
         (

@@ -29,12 +29,13 @@ def test_threads_model_loads_without_patching() -> None:
 
 def test_every_model_has_servers_and_the_first_is_its_default() -> None:
     """Servers group under their model; unknown or foreign server names are one clear line."""
-    assert servers_of("gevent") == ["pywsgi", "gunicorn-gevent"]
+    assert servers_of("gevent") == ["pywsgi", "gunicorn-gevent", "uwsgi-gevent"]
     assert check_server_names("threads", "all") == [
         "werkzeug",
         "waitress",
         "gunicorn-gthread",
         "gunicorn-sync",
+        "uwsgi-threads",
     ]
     with pytest.raises(UnknownServer, match="unknown server 'pywsgi' for model 'threads'"):
         check_server_names("threads", "pywsgi")
