@@ -33,6 +33,7 @@ DISTRIBUTIONS = (
     "uvicorn",
     "a2wsgi",
     "pyuwsgi",
+    "granian",
     "blinker",
     "sqlalchemy",
 )

@@ -17,6 +17,7 @@ OVERLAPPING = [
     "waitress",
     "gunicorn-gthread",
     "uwsgi-threads",
+    "granian-wsgi",
     "pywsgi",
     "gunicorn-gevent",
     "uwsgi-gevent",

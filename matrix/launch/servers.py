@@ -64,6 +64,24 @@ def _uwsgi(*options: str) -> tuple[str, ...]:
     )
 
 
+def _granian(interface: str, attribute: str, *options: str) -> tuple[str, ...]:
+    """Granian's CLI on the launcher's socket (see ``matrix.launch.granian``): one worker process."""
+    return (
+        "matrix.launch.granian",
+        "--fd",
+        "{fd}",
+        "--interface",
+        interface,
+        "--workers",
+        "1",
+        *options,
+        "--no-ws",
+        "--log-level",
+        "warning",
+        f"{PROGRAM_APP}:{attribute}",
+    )
+
+
 def _hypercorn(attribute: str) -> tuple[str, ...]:
     return ("hypercorn", "--workers", "0", "--bind", "fd://{fd}", f"{PROGRAM_APP}:{attribute}")
 
@@ -98,6 +116,13 @@ SERVERS: dict[str, ServerInfo] = {
         # thread, so which thread serves a request follows from the order of requests, never
         # the scheduler; a plain mutex guards accept otherwise.
         program=_uwsgi("--threads", "4", "--thunder-lock"),
+        stop_signal=signal.SIGINT,
+    ),
+    "granian-wsgi": ServerInfo(
+        "threads",
+        "Granian WSGI (4 blocking threads)",
+        ("granian",),
+        program=_granian("wsgi", "app", "--blocking-threads", "4"),
         stop_signal=signal.SIGINT,
     ),
     # gevent

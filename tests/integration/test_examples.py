@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
                 "gunicorn-gthread": "expected-fail",
                 "gunicorn-sync": "pass",
                 "uwsgi-threads": "expected-fail",
+                "granian-wsgi": "expected-fail",
             },
         ),
         (

@@ -36,6 +36,7 @@ def test_every_model_has_servers_and_the_first_is_its_default() -> None:
         "gunicorn-gthread",
         "gunicorn-sync",
         "uwsgi-threads",
+        "granian-wsgi",
     ]
     with pytest.raises(UnknownServer, match="unknown server 'pywsgi' for model 'threads'"):
         check_server_names("threads", "pywsgi")
