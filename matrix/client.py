@@ -142,6 +142,34 @@ class LiveClient:
         _, body = self.request(path, params)
         return [json.loads(line) for line in body.decode().splitlines() if line.strip()]
 
+    def send(self, path: str, params: Mapping[str, Any]) -> Callable[[], int]:
+        """GET ``path`` on a connection of its own and return as soon as the request is on the
+        wire: the connection is established, so the server's accept queue holds it ahead of any
+        connection opened after this returns, and a server that serves its queue in order starts
+        this request first. Calling the result waits for the answer (bounded), reads it, closes
+        the connection and returns the status."""
+        conn = http.client.HTTPConnection(*self._address, timeout=self._remaining())
+        try:
+            conn.request("GET", self._url(path, params), headers={"Connection": "close"})
+        except BaseException:
+            conn.close()
+            raise
+
+        def answer() -> int:
+            try:
+                assert conn.sock is not None
+                conn.sock.settimeout(self._remaining())
+                quick_ack(conn.sock)
+                response = conn.getresponse()
+                response.read()
+                return int(response.status)
+            except TimeoutError as exc:
+                raise CheckTimeout(f"{path}: no answer within the check's {self.timeout:g} s bound") from exc
+            finally:
+                conn.close()
+
+        return answer
+
     def concurrently(self, call: Callable[[T], R], inputs: Iterable[T]) -> list[R]:
         """Run ``call`` on every input at once (one client thread each), results in input order."""
         items = list(inputs)

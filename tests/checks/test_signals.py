@@ -126,14 +126,19 @@ def test_signals_async_receiver(live: LiveClient, verdict: Verdict) -> None:
     # Fixed markers (unique among the checks; the table shows them, a rerun must not change them).
     held = "held"
     tokens = [f"overlapping-{i}" for i in range(size)]
-    roles = [(held, "held")] + [(t, "overlap") for t in tokens]
 
-    def one(role: tuple[str, str]) -> int:
-        params = {"sigasync": role[0], "role": role[1], "wave": wave, "size": size}
-        return live.request("/signals/async", params)[0]
+    def params(token: str, role: str) -> dict[str, Any]:
+        return {"sigasync": token, "role": role, "wave": wave, "size": size}
 
     with armed(live, "async"):
-        statuses = live.concurrently(one, roles)
+        # The held request goes first, on the wire before the others connect: a server whose pool
+        # is smaller than the wave starts it before the overlapping ones fill the pool and wait
+        # for it, whatever order the client's threads happen to run in.
+        held_answer = live.send("/signals/async", params(held, "held"))
+        overlapping = live.concurrently(
+            lambda t: live.request("/signals/async", params(t, "overlap"))[0], tokens
+        )
+        statuses = [held_answer(), *overlapping]
         report = live.json("/signals/async/report", {"wave": wave, "tokens": ",".join([held, *tokens])})
     ok = [t for t in tokens if report["seen"][t] == {"value": t} and report["errors"][t] is None]
     errors = {repr(report["errors"][t]): report["errors"][t] for t in tokens if report["errors"][t]}
