@@ -101,6 +101,16 @@ def interpreter_for(env_name: str) -> str | None:
     return None
 
 
+def _ahead_on_path(folder: Path) -> None:
+    """Put an interpreter's folder first on PATH. tox-uv hands uv a version spec
+    (``cpython3.10``), not the path, and uv takes the first match on PATH: pyenv's shim for a
+    version that is installed but not selected refuses to run, and uv would then try to download
+    one (this machine has only the package registries)."""
+    entries = os.environ.get("PATH", "").split(os.pathsep)
+    if str(folder) not in entries:
+        os.environ["PATH"] = os.pathsep.join([str(folder), *entries])
+
+
 @impl
 def tox_add_env_config(env_conf: Any, state: Any) -> None:
     latest = bool(getattr(state.conf.options, "matrix_latest", False)) or latest_asked()
@@ -111,5 +121,6 @@ def tox_add_env_config(env_conf: Any, state: Any) -> None:
     interpreter = interpreter_for(env_conf.name)
     if interpreter is not None:
         settings["base_python"] = [interpreter]
+        _ahead_on_path(Path(interpreter).parent)
     if settings:
         env_conf.loaders.insert(0, MemoryLoader(**settings))
