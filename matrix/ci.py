@@ -2,7 +2,10 @@
 
 One job per check environment (tox's own list, read by ``matrix.runner.check_environments``,
 never a hand-kept one), each uploading its records, and a final job that merges them
-(``flask-matrix merge``) and publishes the table. Pure text generation.
+(``flask-matrix merge``) and publishes the table. On its weekly schedule (or by hand) a ``latest``
+job instead runs the whole matrix at the newest releases (``tox p --latest``, not the lock) and
+publishes its diff against the committed table: every cell an upstream release changed. Pure text
+generation.
 """
 
 from __future__ import annotations
@@ -22,8 +25,11 @@ on:
   push:
   pull_request:
   workflow_dispatch:
+  schedule:
+    - cron: "17 5 * * 1"
 jobs:
   column:
+    if: github.event_name != 'schedule'
     name: ${{{{ matrix.env }}}}
     runs-on: ubuntu-latest
     timeout-minutes: 20
@@ -47,7 +53,7 @@ jobs:
           path: records/
   table:
     needs: column
-    if: always()
+    if: always() && github.event_name != 'schedule'
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
@@ -71,6 +77,29 @@ jobs:
             compatibility.json
             compatibility.html
       - run: cat COMPATIBILITY.md >> "$GITHUB_STEP_SUMMARY"
+        if: always()
+  latest:
+    if: github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'
+    runs-on: ubuntu-latest
+    timeout-minutes: 60
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "{python}"
+      - run: python -m pip install tox tox-uv .
+      - run: cp compatibility.json committed.json
+      - run: python -m tox p -p 6 --latest
+        continue-on-error: true
+      - run: flask-matrix diff committed.json compatibility.json --markdown latest-diff.md
+      - uses: actions/upload-artifact@v4
+        if: always()
+        with:
+          name: latest-releases-diff
+          path: |
+            latest-diff.md
+            compatibility.json
+      - run: cat latest-diff.md >> "$GITHUB_STEP_SUMMARY"
         if: always()
 """
     )

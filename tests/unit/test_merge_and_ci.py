@@ -57,6 +57,8 @@ def test_workflow_has_one_job_per_tox_environment() -> None:
     text = github_workflow(envs)
     assert "          - flask31-threads\n          - flask31-gevent\n" in text
     assert "flask-matrix merge records/" in text and "tests" not in envs
+    # the scheduled job: the newest releases, not the lock, and their diff against the committed table
+    assert "tox p -p 6 --latest" in text and "flask-matrix diff committed.json compatibility.json" in text
 
 
 def test_committed_workflow_is_current() -> None:
