@@ -11,8 +11,11 @@ interface, the worker and thread options, the app, everything else is Granian's 
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
+
+from matrix.launch.hygiene import die_with_parent
 
 
 def _serve_on(fd: int) -> None:
@@ -29,10 +32,20 @@ def _serve_on(fd: int) -> None:
     AbstractServer._init_shared_socket = init_shared_socket  # type: ignore[method-assign]
 
 
+def _workers_die_with_this_process() -> None:
+    """Granian forks its worker (multiprocessing) and the worker does not watch its parent: when
+    the launcher SIGKILLs this process (its die-with-parent request, or the group's stop), a worker
+    forked from it would be left serving, orphaned. Each forked child asks Linux to SIGKILL it
+    when this process dies, as the launcher asks for this one."""
+    main = os.getpid()
+    os.register_at_fork(after_in_child=lambda: die_with_parent(main))
+
+
 def main(argv: list[str]) -> None:
     if len(argv) < 2 or argv[0] != "--fd" or not argv[1].isdigit():
         raise SystemExit("usage: python -m matrix.launch.granian --fd N GRANIAN-ARGS...")
     _serve_on(int(argv[1]))
+    _workers_die_with_this_process()
     from granian.cli import entrypoint
 
     sys.argv = ["granian", *argv[2:]]

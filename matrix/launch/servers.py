@@ -42,6 +42,8 @@ def _gunicorn(worker_class: str, *options: str) -> tuple[str, ...]:
         "1",
         "--graceful-timeout",
         "1",
+        "--config",
+        "python:matrix.launch.gunicorn_conf",
         f"{PROGRAM_APP}:app",
     )
 

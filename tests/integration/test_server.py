@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from matrix.launch.hygiene import processes_of_driver
 from matrix.launch.parent import ServerStartError, serve_in_subprocess
 from matrix.launch.servers import SERVERS
 from matrix.models import UnknownModel
@@ -66,8 +67,14 @@ def _gone(pid: int, within: float) -> bool:
     return False
 
 
-def test_server_dies_with_a_killed_driver(tmp_path: Path) -> None:
-    """SIGKILL of the driving process (no cleanup runs) still takes the server down."""
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [("gevent", "pywsgi")] + [(info.model, name) for name, info in SERVERS.items() if info.program],
+)
+def test_server_dies_with_a_killed_driver(model: str, name: str, tmp_path: Path) -> None:
+    """SIGKILL of the driving process (no cleanup runs) still takes the server down, with every
+    process it started: a program server's workers too (Granian's worker does not watch its
+    parent, gunicorn's does)."""
     with subprocess.Popen(
         [
             sys.executable,
@@ -76,7 +83,10 @@ def test_server_dies_with_a_killed_driver(tmp_path: Path) -> None:
             import sys, time
             from pathlib import Path
             from matrix.launch.parent import serve_in_subprocess
-            server = serve_in_subprocess("gevent", "apps:create_app", Path({str(tmp_path)!r}) / "g.log")
+            server = serve_in_subprocess(
+                {model!r}, "apps:create_app", Path({str(tmp_path)!r}) / "s.log", {name!r},
+                calibration_timeout=None,
+            )
             print(server.process.pid, flush=True)
             time.sleep(60)
         """),
@@ -86,6 +96,12 @@ def test_server_dies_with_a_killed_driver(tmp_path: Path) -> None:
     ) as driver:
         assert driver.stdout is not None
         server_pid = int(driver.stdout.readline())
+        started = processes_of_driver(driver.pid)
+        assert server_pid in started
         driver.send_signal(signal.SIGKILL)
         driver.wait()
     assert _gone(server_pid, within=10)
+    deadline = time.monotonic() + 10
+    while (left := processes_of_driver(driver.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == []
