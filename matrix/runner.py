@@ -144,9 +144,11 @@ def tox_environments(root: Path, label: str | None = None) -> list[str]:
 
 
 def lock_environments(root: Path, environments: list[str]) -> dict[str, list[str]]:
-    """Build ``environments`` at the newest releases (``tox --latest --notest``) and return what
-    each installed, as exact pins. An environment whose interpreter is missing is left out with a
-    line (tox skips it)."""
+    """Build ``environments`` afresh at the newest releases (``tox --latest --notest
+    --recreate``) and return what each installed, as exact pins. Recreated, because an existing
+    environment keeps what it once installed: a distribution the project no longer asks for would
+    stay in the lock. An environment whose interpreter is missing is left out with a line (tox
+    skips it)."""
     from matrix.lock import LockError, freeze_pins
 
     command = [
@@ -158,6 +160,7 @@ def lock_environments(root: Path, environments: list[str]) -> dict[str, list[str
         "auto",
         "--latest",
         "--notest",
+        "--recreate",
         "-e",
         ",".join(environments),
     ]
