@@ -11,9 +11,11 @@ Ctrl-C). Exit 1 if any cell flipped. A flipped cell is fixed at its root, never 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -29,6 +31,33 @@ def burn(until: float) -> None:
     x = 0
     while time.monotonic() < until:
         x = (x * 31 + 7) % 1_000_003
+
+
+def run_tox(command: list[str], records: Path) -> None:
+    """Run one matrix in a process group of its own and wait for it. Interrupted (Ctrl-C, or a
+    signal to this script alone), the whole group is asked to stop as a Ctrl-C would ask it
+    (SIGINT: tox stops its environments, and each fan-out its servers), then SIGKILLed after a
+    bound: killing tox alone, as subprocess.run does, would leave its environments running."""
+    tox = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "FLASK_MATRIX_RECORDS": str(records)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        tox.wait()
+    except BaseException:
+        for signum, bound in ((signal.SIGINT, 60.0), (signal.SIGKILL, 10.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(tox.pid, signum)
+            try:
+                tox.wait(bound)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        raise
 
 
 def main() -> int:
@@ -64,14 +93,7 @@ def main() -> int:
     try:
         for run in range(1, args.runs + 1):
             records = WORK / f"run-{run}"
-            subprocess.run(
-                [sys.executable, "-m", "tox", "p", "-p", str(args.parallel), *select],
-                cwd=ROOT,
-                env={**os.environ, "FLASK_MATRIX_RECORDS": str(records)},
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                check=False,
-            )
+            run_tox([sys.executable, "-m", "tox", "p", "-p", str(args.parallel), *select], records)
             for record in read_records([records]):
                 for check in record.checks:
                     outcomes[f"{check.check} @ {record.environment}/{record.server}"][run] = check.outcome
