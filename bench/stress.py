@@ -11,7 +11,6 @@ Ctrl-C). Exit 1 if any cell flipped. A flipped cell is fixed at its root, never 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import multiprocessing
 import os
 import shutil
@@ -49,14 +48,9 @@ def run_tox(command: list[str], records: Path) -> None:
     try:
         tox.wait()
     except BaseException:
-        for signum, bound in ((signal.SIGINT, 60.0), (signal.SIGKILL, 10.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(tox.pid, signum)
-            try:
-                tox.wait(bound)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        from matrix.launch.hygiene import stop_group
+
+        stop_group(tox, signal.SIGINT, 60.0)
         raise
 
 

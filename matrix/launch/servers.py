@@ -66,21 +66,22 @@ def _uwsgi(*options: str) -> tuple[str, ...]:
     )
 
 
-def _granian(interface: str, attribute: str, *options: str) -> tuple[str, ...]:
-    """Granian's CLI on the launcher's socket (see ``matrix.launch.granian``): one worker process."""
+def _granian_wsgi(*options: str) -> tuple[str, ...]:
+    """Granian's CLI, WSGI interface, on the launcher's socket (see ``matrix.launch.granian``): one
+    worker process."""
     return (
         "matrix.launch.granian",
         "--fd",
         "{fd}",
         "--interface",
-        interface,
+        "wsgi",
         "--workers",
         "1",
         *options,
         "--no-ws",
         "--log-level",
         "warning",
-        f"{PROGRAM_APP}:{attribute}",
+        f"{PROGRAM_APP}:app",
     )
 
 
@@ -124,7 +125,7 @@ SERVERS: dict[str, ServerInfo] = {
         "threads",
         "Granian WSGI (4 blocking threads)",
         ("granian",),
-        program=_granian("wsgi", "app", "--blocking-threads", "4"),
+        program=_granian_wsgi("--blocking-threads", "4"),
         stop_signal=signal.SIGINT,
     ),
     # gevent
